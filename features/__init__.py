@@ -1,0 +1,1 @@
+"""Feature builders: sources, zonal statistics, season curves, weather indices."""

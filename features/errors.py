@@ -1,0 +1,16 @@
+"""The project's exception.
+
+It lives in the lowest layer (``features``) so that every package can raise it without
+importing from a later stage.
+"""
+
+__all__ = ["CropcastError"]
+
+
+class CropcastError(ValueError):
+    """A problem the user can fix: bad input, a bad setting, a missing file.
+
+    The message names what is wrong, where (setting, file, row, county, date), what is
+    allowed, and how to fix it. The command line prints it as one line, without a
+    traceback.
+    """

@@ -1,0 +1,1 @@
+"""Pipelines, the command line, the simulated world, backtests and the weekly job."""

@@ -1,0 +1,85 @@
+"""The ``cropcast`` console script: ``cropcast COMMAND [key=value ...]``.
+
+Each COMMAND composes ``configs/COMMAND.yaml`` with Hydra, so Hydra's own flags work
+(``--help``, ``--cfg job``, ``-m`` for multirun, ``--config-dir DIR`` to add a folder of
+the user's configs). The work itself is done by a plain function ``run(cfg)`` that tests
+call directly; this module only dispatches and turns a :class:`CropcastError` into a
+one-line message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from omegaconf import DictConfig
+
+from features.errors import CropcastError
+
+__all__ = ["COMMANDS", "main"]
+
+# command -> "module:function" of the plain function that does the work.
+COMMANDS: dict[str, str] = {
+    "world": "forecast.commands:run_world",
+    "demo": "forecast.commands:run_demo",
+}
+
+# Search path of the packaged configs; works for editable and regular installs alike.
+CONFIG_PATH = "pkg://configs"
+
+USAGE = """usage: cropcast COMMAND [key=value ...] [hydra flags]
+
+commands:
+  world   generate the simulated corn-belt world (counties, crop masks, weather,
+          MODIS-like imagery, NASS-style yields) under WORKDIR/world/
+  demo    run every pipeline stage that exists on the embedded default world
+
+Every command takes workdir=DIR (default ./cropcast-work). Hydra flags work:
+  cropcast world --help        the command's settings
+  cropcast world --cfg job     print the composed config and exit
+  cropcast world -m seed=1,2   one run per value (multirun)
+"""
+
+
+def _resolve(target: str) -> Callable[[DictConfig], object]:
+    module_name, function_name = target.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _task(command: str) -> Callable[[DictConfig], None]:
+    """Wrap the command's plain function for ``hydra.main``: errors become one line."""
+    run = _resolve(COMMANDS[command])
+
+    def task(cfg: DictConfig) -> None:
+        try:
+            run(cfg)
+        except CropcastError as error:
+            print(f"cropcast {command}: error: {error}", file=sys.stderr)
+            # SystemExit is not an Exception, so Hydra lets it through untouched.
+            sys.exit(2)
+
+    task.__name__ = f"cropcast_{command}"
+    return task
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``cropcast`` console script."""
+    import hydra
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        sys.exit(0 if args else 2)
+    command, overrides = args[0], args[1:]
+    if command not in COMMANDS:
+        print(
+            f"cropcast: error: unknown command {command!r}; "
+            f"choose one of: {', '.join(sorted(COMMANDS))} (cropcast --help lists them)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    # Hydra parses sys.argv itself; present it the command's own argument list.
+    sys.argv = [f"cropcast {command}", *overrides]
+    entry = hydra.main(config_path=CONFIG_PATH, config_name=command, version_base="1.3")
+    entry(_task(command))()

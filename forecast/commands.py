@@ -1,0 +1,43 @@
+"""The plain functions behind each ``cropcast`` command (tests call these directly)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from forecast.world import World, WorldSpec, build_world
+
+__all__ = ["run_demo", "run_world"]
+
+log = logging.getLogger(__name__)
+
+
+def _world_spec(cfg: DictConfig) -> WorldSpec:
+    return instantiate(cfg.world, _convert_="all")
+
+
+def run_world(cfg: DictConfig) -> World:
+    """Generate (or reuse) the simulated world described by ``cfg.world``.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The composed ``world`` config: ``workdir``, ``workers`` and the ``world`` group.
+
+    Returns
+    -------
+    World
+        The world's folder and manifest.
+    """
+    world = build_world(_world_spec(cfg), Path(cfg.workdir), workers=int(cfg.workers))
+    print(world.summary())
+    return world
+
+
+def run_demo(cfg: DictConfig) -> World:
+    """Run every stage that exists on the embedded default world (today: the world)."""
+    log.info("demo: stage 1/1: the simulated world")
+    return run_world(cfg)

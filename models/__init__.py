@@ -1,0 +1,1 @@
+"""Estimators following the scikit-learn contract (baselines, trend, residual models)."""
