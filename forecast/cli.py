@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from omegaconf import DictConfig
 
 from features.errors import CropcastError
+from forecast.workdir import check_workdir, workdir_from_overrides
 
 __all__ = ["COMMANDS", "main"]
 
@@ -24,6 +25,10 @@ COMMANDS: dict[str, str] = {
     "world": "forecast.commands:run_world",
     "demo": "forecast.commands:run_demo",
 }
+
+# Hydra flags that only print: they must not create the workdir.
+_INFO_FLAGS = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--resolve",
+               "--version", "--shell-completion", "-sc"}
 
 # Search path of the packaged configs; works for editable and regular installs alike.
 CONFIG_PATH = "pkg://configs"
@@ -79,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(2)
+    if not _INFO_FLAGS.intersection(overrides):
+        # Hydra creates its run folder under the workdir before any of our code runs: check
+        # the workdir first so that a bad one is a one-line error, not a traceback.
+        try:
+            check_workdir(workdir_from_overrides(overrides), create=True)
+        except CropcastError as error:
+            print(f"cropcast {command}: error: {error}", file=sys.stderr)
+            sys.exit(2)
     # Hydra parses sys.argv itself; present it the command's own argument list.
     sys.argv = [f"cropcast {command}", *overrides]
     entry = hydra.main(config_path=CONFIG_PATH, config_name=command, version_base="1.3")

@@ -5,18 +5,35 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from features.errors import CropcastError
 from forecast.world import World, WorldSpec, build_world
 
-__all__ = ["run_demo", "run_world"]
+__all__ = ["build", "run_demo", "run_world"]
 
 log = logging.getLogger(__name__)
 
 
+def build(node: DictConfig) -> object:
+    """``hydra.utils.instantiate`` that lets a :class:`CropcastError` through unwrapped.
+
+    Hydra wraps whatever a ``_target_`` raises; a user's bad setting should still reach
+    the command line as the project's own one-line message.
+    """
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as error:
+        cause = error.__cause__
+        if isinstance(cause, CropcastError):
+            raise cause from None
+        raise
+
+
 def _world_spec(cfg: DictConfig) -> WorldSpec:
-    return instantiate(cfg.world, _convert_="all")
+    return build(cfg.world)
 
 
 def run_world(cfg: DictConfig) -> World:

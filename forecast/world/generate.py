@@ -23,6 +23,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from features.errors import CropcastError
+from forecast.workdir import check_workdir
 from forecast.world import layout as world_layout
 from forecast.world.crop import degree_days_above, simulate_crops
 from forecast.world.imagery import write_geotiff, write_season_imagery
@@ -69,19 +70,6 @@ class World:
                 f"  manifest: {self.root / MANIFEST}")
 
 
-def _check_workdir(workdir: Path) -> Path:
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=workdir, prefix=".write-test-", delete=True)
-        probe.close()
-    except OSError as error:
-        raise CropcastError(
-            f"workdir={str(workdir)!r} is not a writable folder ({error.strerror}); "
-            "choose one you can write, e.g. workdir=./cropcast-work"
-        ) from None
-    return workdir.resolve()
-
-
 def build_world(spec: WorldSpec, workdir: Path, workers: int = 2,
                 progress: bool = True) -> World:
     """Generate the world described by ``spec`` under ``workdir``, or reuse it.
@@ -103,7 +91,7 @@ def build_world(spec: WorldSpec, workdir: Path, workers: int = 2,
     """
     if not isinstance(workers, int) or workers < 1:
         raise CropcastError(f"workers must be an integer >= 1; got {workers!r}")
-    root = _check_workdir(Path(workdir)) / "world" / spec.folder_name()
+    root = check_workdir(workdir, create=True) / "world" / spec.folder_name()
     if (root / MANIFEST).is_file():
         return World(root, json.loads((root / MANIFEST).read_text()), reused=True)
     root.parent.mkdir(parents=True, exist_ok=True)

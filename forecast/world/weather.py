@@ -32,9 +32,9 @@ Weather = dict[str, np.ndarray]  # "tmax", "tmin" (degC), "pr" (mm): (days, lat,
 
 
 def _event_pattern(rng: np.random.Generator, grid: LatLonGrid, width_deg: float) -> np.ndarray:
-    """A broad bump (peak 1) centred at a random place of the grid."""
-    lat0 = rng.uniform(grid.lat.min(), grid.lat.max())
-    lon0 = rng.uniform(grid.lon.min(), grid.lon.max())
+    """A broad bump (peak 1) centred somewhere in the middle of the grid."""
+    lat0 = np.quantile(grid.lat, rng.uniform(0.2, 0.8))
+    lon0 = np.quantile(grid.lon, rng.uniform(0.2, 0.8))
     lat, lon = np.meshgrid(grid.lat, grid.lon, indexing="ij")
     return np.exp(-((lat - lat0) ** 2 + (lon - lon0) ** 2) / (2 * width_deg**2))
 
@@ -81,12 +81,12 @@ def simulate_weather(rng: np.random.Generator, grid: LatLonGrid, basis: np.ndarr
     wet_shift = 0.0 * summer
     amount_scale = np.ones_like(summer)
     if heat:
-        pattern = _event_pattern(rng, grid, 3.5).ravel()[None, :]
+        pattern = _event_pattern(rng, grid, 6.0).ravel()[None, :]
         july = np.exp(-(((doy - 196) / 16.0) ** 2))
         tmax = tmax + 5.0 * july * pattern
         wet_shift = wet_shift + 0.35 * july * pattern
     if drought:
-        pattern = _event_pattern(rng, grid, 4.0).ravel()[None, :]
+        pattern = _event_pattern(rng, grid, 6.0).ravel()[None, :]
         dry_season = np.exp(-(((doy - 190) / 35.0) ** 2))
         wet_shift = wet_shift + 1.0 * dry_season * pattern
         amount_scale = amount_scale * (1 - 0.6 * dry_season * pattern)

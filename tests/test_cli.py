@@ -1,0 +1,96 @@
+"""The cropcast console script: Hydra composition, flags, one-line errors, the demo."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.utils import instantiate
+
+from conftest import compose_command
+from forecast.world import WorldSpec
+
+CROPCAST = Path(sys.executable).with_name("cropcast")
+
+
+def run(*args, cwd):
+    return subprocess.run([str(CROPCAST), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "world" in result.stdout and "demo" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_command_is_one_line(tmp_path):
+    result = run("forcast", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "cropcast: error: unknown command 'forcast'; choose one of: demo, world "
+        "(cropcast --help lists them)"]
+
+
+@pytest.mark.parametrize(("override", "start"), [
+    ("world.states=[XX]", "cropcast world: error: world.states must be"),
+    ("world.last_year=1990", "cropcast world: error: world.first_year/last_year must be"),
+    ("world.resolution_m=0", "cropcast world: error: world.resolution_m must be"),
+    ("workdir=blocker/inside", "cropcast world: error: workdir='blocker/inside' is not usable"),
+])
+def test_bad_settings_are_one_line_errors_not_tracebacks(tmp_path, override, start):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    result = run("world", override, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(start), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cfg_job_prints_the_composed_config_and_writes_nothing(tmp_path):
+    result = run("world", "--cfg", "job", "world=tiny", "workdir=w", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "states:\n  - IA" in result.stdout and "workdir: w" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_world_help_shows_the_config_groups(tmp_path):
+    result = run("world", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "world: default, tiny" in result.stdout
+
+
+@pytest.mark.parametrize("option", ["default", "tiny"])
+def test_every_world_config_instantiates(option, tmp_path):
+    cfg = compose_command("world", [f"world={option}", f"workdir={tmp_path}"])
+    spec = instantiate(cfg.world, _convert_="all")
+    assert isinstance(spec, WorldSpec)
+    assert cfg.workdir == str(tmp_path)
+
+
+def test_demo_runs_on_a_tiny_world_and_keeps_everything_in_the_workdir(tmp_path):
+    result = run("demo", "world=tiny", "workdir=work", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "world generated" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    worlds = list((tmp_path / "work" / "world").iterdir())
+    assert len(worlds) == 1
+    manifest = json.loads((worlds[0] / "manifest.json").read_text())
+    assert manifest["summary"]["counties"] == 99
+    runs = list((tmp_path / "work" / "hydra" / "demo").iterdir())
+    assert len(runs) == 1 and (runs[0] / ".hydra" / "config.yaml").is_file()
+
+    again = run("demo", "world=tiny", "workdir=work", cwd=tmp_path)
+    assert again.returncode == 0 and "world reused" in again.stdout
+
+
+def test_multirun_sweeps_land_in_the_workdir(tmp_path):
+    result = run("world", "-m", "world=tiny", "world.first_year=2012", "world.last_year=2012",
+                 "world.resolution_m=8000,9000", "workdir=work", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    assert len(list((tmp_path / "work" / "world").iterdir())) == 2
+    sweeps = list((tmp_path / "work" / "hydra" / "world-multirun").iterdir())
+    assert len(sweeps) == 1 and (sweeps[0] / "multirun.yaml").is_file()
