@@ -49,7 +49,7 @@ def run_world(cfg: DictConfig) -> World:
     World
         The world's folder and manifest.
     """
-    world = build_world(_world_spec(cfg), Path(cfg.workdir), workers=int(cfg.workers))
+    world = build_world(_world_spec(cfg), Path(cfg.workdir), workers=cfg.workers)
     print(world.summary())
     return world
 

@@ -39,6 +39,7 @@ def test_unknown_command_is_one_line(tmp_path):
     ("world.last_year=1990", "cropcast world: error: world.first_year/last_year must be"),
     ("world.resolution_m=0", "cropcast world: error: world.resolution_m must be"),
     ("workdir=blocker/inside", "cropcast world: error: workdir='blocker/inside' is not usable"),
+    ("workers=abc", "cropcast world: error: workers must be an integer >= 1; got 'abc'"),
 ])
 def test_bad_settings_are_one_line_errors_not_tracebacks(tmp_path, override, start):
     (tmp_path / "blocker").write_text("a file, not a folder")

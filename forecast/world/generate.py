@@ -89,7 +89,7 @@ def build_world(spec: WorldSpec, workdir: Path, workers: int = 2,
     -------
     World
     """
-    if not isinstance(workers, int) or workers < 1:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise CropcastError(f"workers must be an integer >= 1; got {workers!r}")
     root = check_workdir(workdir, create=True) / "world" / spec.folder_name()
     if (root / MANIFEST).is_file():

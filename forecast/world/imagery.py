@@ -109,7 +109,7 @@ def _tiles_out(folder: Path, product: str, year: int, doy: int, layer: str,
             "path": path, "role": "imagery", "product": product, "layer": layer,
             "tile": tile.name, "date": start.isoformat(),
             "window_end": (start + dt.timedelta(days=window - 1)).isoformat(),
-            "crs": "MODIS sinusoidal", "dtype": part.dtype.name, "nodata": nodata,
+            "crs": tile.grid.crs, "dtype": part.dtype.name, "nodata": nodata,
             "scale": scale,
         })
     return entries

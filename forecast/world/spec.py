@@ -90,7 +90,8 @@ class WorldSpec:
     drought_years: list[int] = field(default_factory=lambda: [2012])
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "states", [str(s).strip().upper() for s in self.states])
+        states = self.states.split(",") if isinstance(self.states, str) else self.states
+        object.__setattr__(self, "states", [str(s).strip().upper() for s in states])
         unknown = [s for s in self.states if s not in STATE_FIPS]
         if not self.states or unknown:
             raise _fail(

@@ -32,6 +32,41 @@ def test_manifest_lists_every_file_and_nothing_else(tiny_world):
                and f["role"] != "truth")
 
 
+def test_every_raster_opens_with_the_promised_crs_dtype_nodata_and_scale(tiny_world):
+    expected = {  # layer -> (dtype, nodata, scale, bands)
+        "250m_16_days_NDVI": ("int16", -3000, 0.0001, 1),
+        "250m_16_days_pixel_reliability": ("int8", -1, 1.0, 1),
+        "sur_refl_b01_b02": ("int16", -28672, 0.0001, 2),
+        "sur_refl_state_250m": ("uint16", 65535, 1.0, 1),
+    }
+    sinusoidal = CRS.from_proj4(MODIS_SINUSOIDAL)
+    rasters = [f for f in tiny_world.files if f["role"] in ("imagery", "cropmask")]
+    assert len(rasters) > 300
+    for entry in rasters:
+        with rasterio.open(tiny_world.root / entry["path"]) as src:
+            if entry["role"] == "cropmask":
+                assert (src.crs.to_epsg(), src.dtypes[0], src.nodata) == (5070, "uint8", 0)
+                continue
+            dtype, nodata, scale, bands = expected[entry["layer"]]
+            assert CRS.from_user_input(src.crs) == sinusoidal, entry["path"]
+            assert CRS.from_user_input(entry["crs"]) == sinusoidal
+            assert src.count == bands and set(src.dtypes) == {dtype}
+            assert src.nodata == nodata == entry["nodata"]
+            assert src.scales == (scale,) * bands
+            assert src.read(1, window=((0, 1), (0, 1))).shape == (1, 1)
+
+
+def test_every_weather_file_opens_with_xarray(tiny_world):
+    paths = tiny_world.paths("weather")
+    assert len(paths) == 3 * 5
+    for path in paths:
+        with xr.open_dataset(path) as ds:
+            variable = "precipitation_amount" if path.name.startswith("pr_") \
+                else "air_temperature"
+            assert ds[variable].dims == ("day", "lat", "lon")
+            assert int(ds["day"].dt.year.min()) == int(path.stem[-4:])
+
+
 def test_counties_are_real_census_geometry_in_albers(tiny_world):
     counties = gpd.read_file(tiny_world.paths("boundaries")[0], layer="counties")
     assert counties.crs.to_epsg() == 5070

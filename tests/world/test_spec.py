@@ -39,6 +39,8 @@ def test_unknown_state_lists_the_allowed_codes():
 
 def test_state_codes_are_normalised():
     assert WorldSpec(states=[" ia", "Il"]).states == ["IA", "IL"]
+    assert WorldSpec(states="IA").states == ["IA"]  # `world.states=IA` on the command line
+    assert WorldSpec(states="IA,NE").states == ["IA", "NE"]
 
 
 def test_resolution_maps_onto_the_modis_grid():
