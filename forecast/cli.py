@@ -23,6 +23,7 @@ __all__ = ["COMMANDS", "main"]
 # command -> "module:function" of the plain function that does the work.
 COMMANDS: dict[str, str] = {
     "world": "forecast.commands:run_world",
+    "data": "forecast.commands:run_data",
     "demo": "forecast.commands:run_demo",
 }
 
@@ -38,6 +39,7 @@ USAGE = """usage: cropcast COMMAND [key=value ...] [hydra flags]
 commands:
   world   generate the simulated corn-belt world (counties, crop masks, weather,
           MODIS-like imagery, NASS-style yields) under WORKDIR/world/
+  data    check the configured data sources and write WORKDIR/data_report.json
   demo    run every pipeline stage that exists on the embedded default world
 
 Every command takes workdir=DIR (default ./cropcast-work). Hydra flags work:

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
+from features.atomic import write_text_atomic
 from features.errors import CropcastError
-from forecast.world import World, WorldSpec, build_world
+from features.sources.catalog import DataCatalog, check_catalog
+from forecast.world import MANIFEST, World, WorldSpec, build_world
 
-__all__ = ["build", "run_demo", "run_world"]
+__all__ = ["build", "run_data", "run_demo", "run_world"]
+
+DATA_REPORT = "data_report.json"
 
 log = logging.getLogger(__name__)
 
 
-def build(node: DictConfig) -> object:
+def build(node: DictConfig, where: str = "") -> object:
     """``hydra.utils.instantiate`` that lets a :class:`CropcastError` through unwrapped.
 
     Hydra wraps whatever a ``_target_`` raises; a user's bad setting should still reach
-    the command line as the project's own one-line message.
+    the command line as the project's own one-line message. ``where`` is the node's key
+    in the full config (e.g. ``data``), used to name missing settings.
     """
     try:
         return instantiate(node, _convert_="all")
+    except MissingMandatoryValue as error:
+        raise _missing(error, where) from None
     except InstantiationException as error:
         cause = error.__cause__
         if isinstance(cause, CropcastError):
             raise cause from None
+        if isinstance(cause, MissingMandatoryValue):
+            raise _missing(cause, where) from None
         raise
 
 
+def _missing(error: MissingMandatoryValue, where: str) -> CropcastError:
+    key = ".".join(k for k in (where, getattr(error, "full_key", "")) if k) or "a setting"
+    return CropcastError(f"{key} is required (it is ??? in the config): set it on the command "
+                         f"line, e.g. {key}=..., or in your own config file")
+
+
 def _world_spec(cfg: DictConfig) -> WorldSpec:
-    return build(cfg.world)
+    return build(cfg.world, "world")
 
 
 def run_world(cfg: DictConfig) -> World:
@@ -54,7 +71,63 @@ def run_world(cfg: DictConfig) -> World:
     return world
 
 
-def run_demo(cfg: DictConfig) -> World:
-    """Run every stage that exists on the embedded default world (today: the world)."""
-    log.info("demo: stage 1/1: the simulated world")
-    return run_world(cfg)
+def _catalog(cfg: DictConfig) -> DataCatalog:
+    """Instantiate ``cfg.data``; a manifest-based config without a manifest reads the world
+    of the ``world`` group, generating it first if needed."""
+    node = OmegaConf.to_container(cfg.data, resolve=False)
+    if isinstance(node, dict) and "manifest" in node and node["manifest"] is None:
+        world = build_world(_world_spec(cfg), Path(cfg.workdir), workers=cfg.workers)
+        node["manifest"] = str(world.root / MANIFEST)
+    catalog = build(OmegaConf.create(node), "data")
+    if not isinstance(catalog, DataCatalog):
+        raise CropcastError(f"data config must build a DataCatalog; its _target_ made a "
+                            f"{type(catalog).__name__}")
+    return catalog
+
+
+def run_data(cfg: DictConfig) -> dict:
+    """Check every configured source and write ``WORKDIR/data_report.json``.
+
+    Returns
+    -------
+    dict
+        The report (per source: rows, regions, years, missing values by code, ...).
+    """
+    report = check_catalog(_catalog(cfg))
+    path = write_text_atomic(Path(cfg.workdir) / DATA_REPORT,
+                             json.dumps(report, indent=1, default=str) + "\n")
+    print(_data_summary(report))
+    print(f"report: {path}")
+    return report
+
+
+def _data_summary(report: dict) -> str:
+    lines = ["data: every source is valid"]
+    if "yields" in report:
+        y = report["yields"]
+        lines.append(f"  yields ({y['kind']}): {y['rows']} region-years, {y['regions']} "
+                     f"regions, {y['years']['first']}-{y['years']['last']}")
+        for variable, codes in y.get("missing_by_code", {}).items():
+            lines.append(f"    {variable} missing: {codes}")
+        if "other_rows" in y:
+            lines.append(f"    other (not county) rows: {y['other_rows']}")
+    if "boundaries" in report:
+        b = report["boundaries"]
+        lines.append(f"  boundaries: {b['features']} polygons, {b['crs']}, "
+                     f"{len(b['repaired_geometries'])} repaired")
+    if "yields_vs_boundaries" in report:
+        j = report["yields_vs_boundaries"]
+        lines.append(f"  join: {j['matched_regions']} regions matched; without a polygon: "
+                     f"{j['regions_without_boundary'][:10] or 'none'}")
+    for kind in ("series", "features"):
+        for name, entry in report.get(kind, {}).items():
+            lines.append(f"  {kind} {name}: {entry['rows']} rows, {entry['regions']} regions")
+    return "\n".join(lines)
+
+
+def run_demo(cfg: DictConfig) -> dict:
+    """Run every stage that exists on the embedded default world: world, then data."""
+    log.info("demo: stage 1/2: the simulated world")
+    run_world(cfg)
+    log.info("demo: stage 2/2: data sources checked at the door")
+    return run_data(cfg)

@@ -22,7 +22,7 @@ def run(*args, cwd):
 def test_help_lists_the_commands(tmp_path):
     result = run("--help", cwd=tmp_path)
     assert result.returncode == 0
-    assert "world" in result.stdout and "demo" in result.stdout
+    assert all(c in result.stdout for c in ("world", "data", "demo"))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -30,7 +30,7 @@ def test_unknown_command_is_one_line(tmp_path):
     result = run("forcast", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "cropcast: error: unknown command 'forcast'; choose one of: demo, world "
+        "cropcast: error: unknown command 'forcast'; choose one of: data, demo, world "
         "(cropcast --help lists them)"]
 
 
@@ -75,7 +75,10 @@ def test_demo_runs_on_a_tiny_world_and_keeps_everything_in_the_workdir(tmp_path)
     result = run("demo", "world=tiny", "workdir=work", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "world generated" in result.stdout
+    assert "data: every source is valid" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    report = json.loads((tmp_path / "work" / "data_report.json").read_text())
+    assert report["yields"]["regions"] == 99
     worlds = list((tmp_path / "work" / "world").iterdir())
     assert len(worlds) == 1
     manifest = json.loads((worlds[0] / "manifest.json").read_text())
@@ -95,3 +98,17 @@ def test_multirun_sweeps_land_in_the_workdir(tmp_path):
     assert len(list((tmp_path / "work" / "world").iterdir())) == 2
     sweeps = list((tmp_path / "work" / "hydra" / "world-multirun").iterdir())
     assert len(sweeps) == 1 and (sweeps[0] / "multirun.yaml").is_file()
+
+
+def test_data_errors_are_one_line(tmp_path):
+    result = run("data", "data=us_corn", "workdir=w", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "cropcast data: error: data.yields.paths is required (it is ??? in the config): set it "
+        "on the command line, e.g. data.yields.paths=..., or in your own config file"]
+    (tmp_path / "y.csv").write_text("region_id,year,yield\nA,2019,x\n")
+    result = run("data", "data=tables", f"data.yields.path={tmp_path / 'y.csv'}", "workdir=w",
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("y.csv, line 2: yield 'x' in column 'yield' is not a "
+                                          "number")
