@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from features.errors import CropcastError
 from forecast.workdir import check_workdir
 from forecast.world import layout as world_layout
+from forecast.world.catalogs import write_listing, write_stac
 from forecast.world.crop import degree_days_above, simulate_crops
 from forecast.world.imagery import write_geotiff, write_season_imagery
 from forecast.world.landuse import CDL_CLASSES, group_fractions, season_cdl
@@ -142,6 +143,9 @@ def _generate(spec: WorldSpec, out: Path, workers: int, progress: bool) -> dict:
     seasons = pd.concat([r[0] for r in results], ignore_index=True)
     for _, season_entries in results:
         entries += season_entries
+    images = [e for e in entries if e["role"] == "imagery"]
+    entries.append(write_listing(images, out / "imagery"))
+    entries.append(write_stac(images, lay.tiles, out / "imagery"))
     truth = _yields(spec, lay, seasons)
     entries += _write_nass(spec, lay, truth, out / "nass")
     truth_path = out / "truth" / "truth.parquet"

@@ -25,11 +25,13 @@ def test_manifest_lists_every_file_and_nothing_else(tiny_world):
     assert len(listed) == len(set(listed))
     assert set(listed) == on_disk
     roles = {f["role"] for f in tiny_world.files}
-    assert roles == {"boundaries", "cropmask", "weather", "imagery", "yields", "truth"}
+    assert roles == {"boundaries", "cropmask", "weather", "imagery", "imagery_catalog",
+                     "yields", "truth"}
     manifest = json.loads((tiny_world.root / MANIFEST).read_text())
     assert manifest["spec"]["states"] == ["IA"]
-    assert all("crs" in f for f in tiny_world.files if f["role"] != "yields"
-               and f["role"] != "truth")
+    spatial = [f for f in tiny_world.files if f["role"] not in ("yields", "truth",
+                                                                "imagery_catalog")]
+    assert all("crs" in f for f in spatial)
 
 
 def test_every_raster_opens_with_the_promised_crs_dtype_nodata_and_scale(tiny_world):
