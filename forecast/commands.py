@@ -122,6 +122,20 @@ def _data_summary(report: dict) -> str:
     for kind in ("series", "features"):
         for name, entry in report.get(kind, {}).items():
             lines.append(f"  {kind} {name}: {entry['rows']} rows, {entry['regions']} regions")
+    for name, entry in report.get("imagery", {}).items():
+        lines.append(f"  imagery {name}: {entry['dates']} dates {entry['first']}..{entry['last']}"
+                     f" ({entry['window_days']}-day windows), tiles {sorted(entry['tiles'])}, "
+                     f"good pixels {entry['good_pixel_share']:.0%} (sampled)")
+    if "cropmask" in report:
+        c = report["cropmask"]
+        lines.append(f"  crop masks: {len(c['years'])} seasons {c['years'][0]}-"
+                     f"{c['years'][-1]}, {c['crs']}, {c['pixel_size'][0]:g} m, mode {c['mode']}")
+    if "weather" in report:
+        w = report["weather"]
+        ranges = ", ".join(f"{k} {v['min']}..{v['max']} {v['units']}"
+                           for k, v in w["variables"].items())
+        lines.append(f"  weather: {w['years'][0]}-{w['years'][1]}, {ranges} "
+                     f"({w['sampled_year']})")
     return "\n".join(lines)
 
 

@@ -12,14 +12,102 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features.errors import CropcastError
 from features.sources.boundaries import BoundarySource, join_report
+from features.sources.imagery import (
+    folder_catalog,
+    listing_catalog,
+    read_scenes,
+    stac_catalog,
+)
+from features.sources.products import Product, product_from_config
 from features.sources.quickstats import QuickStatsData, QuickStatsSource
 from features.sources.tables import FeatureTable, RegionTimeSeries, YieldTable
+from features.sources.weather import WeatherSource
 
-__all__ = ["DataCatalog", "catalog_from_manifest", "check_catalog"]
+__all__ = ["CropMaskSource", "DataCatalog", "ImagerySource", "catalog_from_manifest",
+           "check_catalog"]
+
+ROUTES = ("folder", "listing", "stac")
+
+
+@dataclass
+class ImagerySource:
+    """One imagery product and where its files are.
+
+    Parameters
+    ----------
+    product : str or dict
+        A preset name (``MOD13Q1``, ``MOD09Q1``) or a full product description (``name``,
+        ``window_days``, ``layers``, ``quality``, ``indices``, ``bands``, ``lag_days``;
+        ``preset`` to start from one).
+    route : {"folder", "listing", "stac"}
+        How the files are listed.
+    path : str
+        The folder, the CSV/Parquet listing, or the STAC item collection / catalog.
+    pattern, date_pattern : str
+        Folder route only: file glob and date pattern (see ``folder_catalog``).
+    """
+
+    product: str | dict
+    route: str
+    path: str
+    pattern: str = "*.tif"
+    date_pattern: str = "auto"
+
+    def spec(self) -> Product:
+        """The decoded product settings."""
+        return product_from_config(self.product)
+
+    def catalog(self) -> pd.DataFrame:
+        """The files, one row per layer, tile and date."""
+        product = self.spec()
+        if self.route == "folder":
+            return folder_catalog(self.path, product, self.pattern, self.date_pattern)
+        if self.route == "listing":
+            return listing_catalog(self.path, product)
+        if self.route == "stac":
+            return stac_catalog(self.path, product)
+        raise CropcastError(f"imagery route must be one of {list(ROUTES)}; got {self.route!r}")
+
+
+@dataclass
+class CropMaskSource:
+    """Crop masks (CDL GeoTIFFs), one per season, found by a file pattern.
+
+    Parameters
+    ----------
+    folder : str
+        Where the files are.
+    pattern : str
+        File name with ``{year}``, e.g. ``{year}_30m_cdls.tif``.
+    classes : list of int
+        Classes of the crop (CDL corn = 1).
+    mode : str
+        In-season weighting (see ``features.cropmask.crop_fraction``): ``frequency``.
+    years_back : int
+        Seasons in the corn frequency.
+    """
+
+    folder: str
+    pattern: str = "{year}_30m_cdls.tif"
+    classes: list[int] = field(default_factory=lambda: [1])
+    mode: str = "frequency"
+    years_back: int = 4
+
+    def paths(self) -> dict[int, str]:
+        """Mask path by season."""
+        prefix, suffix = self.pattern.split("{year}")
+        found = {}
+        for path in Path(self.folder).glob(self.pattern.replace("{year}", "[0-9]" * 4)):
+            found[int(path.name[len(prefix): len(path.name) - len(suffix)])] = str(path)
+        if not found:
+            raise CropcastError(f"{self.folder}: no crop mask matches {self.pattern!r}; set "
+                                "cropmask.pattern (e.g. {year}_30m_cdls.tif)")
+        return dict(sorted(found.items()))
 
 
 @dataclass
@@ -36,12 +124,21 @@ class DataCatalog:
         Pre-aggregated region time series.
     features : list of FeatureTable
         Precomputed feature tables (end-of-season use only).
+    imagery : list of ImagerySource
+        Imagery products.
+    cropmask : CropMaskSource, optional
+        Crop masks by season.
+    weather : WeatherSource, optional
+        Daily gridded weather.
     """
 
     yields: QuickStatsSource | YieldTable | None = None
     boundaries: BoundarySource | None = None
     series: list[RegionTimeSeries] = field(default_factory=list)
     features: list[FeatureTable] = field(default_factory=list)
+    imagery: list[ImagerySource] = field(default_factory=list)
+    cropmask: CropMaskSource | None = None
+    weather: WeatherSource | None = None
 
 
 def catalog_from_manifest(manifest: str) -> DataCatalog:
@@ -60,10 +157,18 @@ def catalog_from_manifest(manifest: str) -> DataCatalog:
     shapes = [str(root / e["path"]) for e in entries if e["role"] == "boundaries"]
     if not yields or not shapes:
         raise CropcastError(f"{path}: lists no yields or no boundaries; regenerate the world")
+    masks = [e for e in entries if e["role"] == "cropmask"]
+    weather = [e for e in entries if e["role"] == "weather"]
     return DataCatalog(
         yields=QuickStatsSource(paths=yields, commodity="CORN"),
         boundaries=BoundarySource(path=shapes[0], layer="counties", id_column="GEOID",
                                   name_column="NAME", region_id_width=5),
+        imagery=[ImagerySource(product=name, route="folder", path=str(root / "imagery"))
+                 for name in sorted({e["product"] for e in entries if e["role"] == "imagery"})],
+        cropmask=CropMaskSource(folder=str(root / "cropmask"),
+                                pattern=Path(masks[0]["path"]).name.replace(
+                                    str(masks[0]["year"]), "{year}")) if masks else None,
+        weather=WeatherSource(folder=str(root / "weather")) if weather else None,
     )
 
 
@@ -150,7 +255,73 @@ def check_catalog(catalog: DataCatalog) -> dict:
             "columns": [c for c in table.columns if c not in ("region_id", "year")],
             "as_of": "end of season only (the table has no dates)",
         }
+    for source in catalog.imagery:
+        report.setdefault("imagery", {}).update(_imagery_report(source))
+    if catalog.cropmask is not None:
+        report["cropmask"] = _cropmask_report(catalog.cropmask)
+    if catalog.weather is not None:
+        report["weather"] = _weather_report(catalog.weather)
     if not report:
         raise CropcastError("the data config names no source; set data.yields, "
                             "data.boundaries, data.series or data.features")
     return report
+
+
+def _imagery_report(source: ImagerySource, sample_dates: int = 3) -> dict:
+    """Dates, tiles, grids and the share of good pixels (on a few sampled dates)."""
+    product = source.spec()
+    table = source.catalog()
+    dates = sorted(table["date"].unique())
+    picks = [dates[int(i)] for i in np.linspace(0, len(dates) - 1, min(sample_dates,
+                                                                      len(dates)))]
+    grids, good, total = {}, 0, 0
+    for date in picks:
+        for scene in read_scenes(table, product, date):
+            grids[scene.tile or "(single)"] = {
+                "shape": list(scene.shape), "pixel_size": abs(scene.transform.a),
+                "crs": _crs_text(scene.crs)}
+            has_data = np.zeros(scene.shape, dtype=bool)
+            for array in scene.values.values():
+                has_data |= np.isfinite(array)
+            good += int((scene.good & has_data).sum())
+            total += int(has_data.sum())
+    return {product.name: {
+        "route": source.route, "path": source.path, "files": len(table),
+        "dates": len(dates), "first": str(dates[0]), "last": str(dates[-1]),
+        "window_days": product.window_days, "lag_days": product.lag_days,
+        "first_observed": str(table["obs_date"].min()), "tiles": grids,
+        "layers": sorted(product.layers) + list(product.indices),
+        "good_pixel_share": round(good / total, 4) if total else None,
+        "sampled_dates": [str(d) for d in picks],
+    }}
+
+
+def _cropmask_report(source: CropMaskSource) -> dict:
+    import rasterio
+
+    paths = source.paths()
+    with rasterio.open(next(iter(paths.values()))) as src:
+        crs, res = _crs_text(src.crs) if src.crs else None, list(src.res)
+    return {"folder": source.folder, "years": list(paths), "crs": crs, "pixel_size": res,
+            "classes": source.classes, "mode": source.mode, "years_back": source.years_back}
+
+
+def _weather_report(source: WeatherSource) -> dict:
+    years = source.years()
+    if not years:
+        raise CropcastError(f"{source.folder}: no year has every weather file "
+                            f"{sorted(source.files.values())}")
+    sample = source.load_year(years[-1])
+    ranges = {name: {"units": "degC" if name != "pr" else "mm",
+                     "min": round(float(sample[name].min()), 2),
+                     "max": round(float(sample[name].max()), 2)}
+              for name in sample.data_vars}
+    return {"folder": source.folder, "years": [years[0], years[-1]], "variables": ranges,
+            "grid": [int(sample.sizes["lat"]), int(sample.sizes["lon"])],
+            "sampled_year": years[-1]}
+
+
+def _crs_text(crs) -> str:
+    """``EPSG:n`` when the CRS has a code, its PROJ string otherwise (MODIS sinusoidal)."""
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_proj4()

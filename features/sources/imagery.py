@@ -25,7 +25,7 @@ import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.transform import Affine
 from rasterio.warp import transform_bounds
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 
 from features.errors import CropcastError
 from features.sources.products import Layer, Product, QualityLayer
@@ -400,18 +400,22 @@ def _read_tile(paths: dict[str, str], product: Product, tile: str, bounds, bound
         good &= np.isfinite(array)
     if quality is not None:
         good &= _good(quality, product.quality)
+    # Affine multiplication with `@` (affine 3 deprecates `*`, which rasterio.windows uses).
+    transform = full @ Affine.translation(window.col_off, window.row_off)
     return Scene(product.name, tile, files["date"].iloc[0], files["obs_date"].iloc[0], crs,
-                 rasterio.windows.transform(window, full), (int(window.height),
-                                                           int(window.width)), values, good)
+                 transform, (int(window.height), int(window.width)), values, good)
 
 
 def _window(bounds: tuple[float, float, float, float], src) -> Window | None:
     """The whole pixels covering ``bounds`` (raster CRS), clipped to the raster; None if
     they miss it."""
-    exact = from_bounds(*bounds, transform=src.transform)
-    col0, row0 = int(np.floor(exact.col_off)), int(np.floor(exact.row_off))
-    col1 = int(np.ceil(exact.col_off + exact.width))
-    row1 = int(np.ceil(exact.row_off + exact.height))
+    t = src.transform
+    if t.b != 0 or t.d != 0:
+        raise CropcastError(f"{src.name}: rotated rasters are not supported; warp it north-up "
+                            "first (gdalwarp)")
+    west, south, east, north = bounds
+    col0, col1 = int(np.floor((west - t.c) / t.a)), int(np.ceil((east - t.c) / t.a))
+    row0, row1 = int(np.floor((north - t.f) / t.e)), int(np.ceil((south - t.f) / t.e))
     col0, row0 = max(col0, 0), max(row0, 0)
     col1, row1 = min(col1, src.width), min(row1, src.height)
     if col1 <= col0 or row1 <= row0:

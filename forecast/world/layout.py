@@ -16,6 +16,7 @@ from pyproj import Transformer
 from rasterio import features as rio_features
 from scipy import sparse
 
+from features.cropmask import TargetGrid, pixel_index
 from forecast.world.calibration import TREND_REFERENCE_YEAR, load_calibration_table
 from forecast.world.counties import census_counties
 from forecast.world.counties import write_counties as _write_gpkg
@@ -38,7 +39,6 @@ from forecast.world.spec import WorldSpec
 __all__ = ["TREND_REFERENCE_YEAR", "Layout", "county_cell_weights", "lay_out", "write_counties"]
 
 _ACRE_M2 = 4046.8564224
-_STRIP_ROWS = 512
 
 
 @dataclass
@@ -88,34 +88,10 @@ def _rasterize(geometries: gpd.GeoSeries, grid: Grid) -> np.ndarray:
     return (burned - 1).astype(np.int16 if len(geometries) < 32_000 else np.int32)
 
 
-def _mask_to_imagery(mask: Grid, imagery: Grid, step: int = 8) -> np.ndarray:
-    """Flat imagery index of the pixel holding each crop-mask pixel centre (-1: none).
-
-    The projection is exact on a lattice of every ``step``-th pixel centre and bilinear in
-    between: over a few kilometres the Albers-to-sinusoidal map is flat to well under a
-    metre, and this is ~20 times faster than projecting every centre.
-    """
-    to_sinu = Transformer.from_crs(mask.crs, imagery.crs, always_xy=True)
-    t, it = mask.transform, imagery.transform
-    lattice_rows = np.arange(0, mask.height + step, step)
-    lattice_cols = np.arange(0, mask.width + step, step)
-    x, y = np.meshgrid(t.c + (lattice_cols + 0.5) * t.a, t.f + (lattice_rows + 0.5) * t.e)
-    sx, sy = to_sinu.transform(x, y)
-    cols = np.arange(mask.width)
-    left, frac = cols // step, ((cols % step) / step)[None, :]
-    sx = sx[:, left] * (1 - frac) + sx[:, left + 1] * frac  # lattice rows x all columns
-    sy = sy[:, left] * (1 - frac) + sy[:, left + 1] * frac
-    out = np.empty(mask.shape, dtype=np.int32)
-    for start in range(0, mask.height, _STRIP_ROWS):
-        rows = np.arange(start, min(start + _STRIP_ROWS, mask.height))
-        top, frac = rows // step, ((rows % step) / step)[:, None]
-        px = sx[top] * (1 - frac) + sx[top + 1] * frac
-        py = sy[top] * (1 - frac) + sy[top + 1] * frac
-        col = np.floor((px - it.c) / it.a).astype(np.int64)
-        row = np.floor((py - it.f) / it.e).astype(np.int64)
-        inside = (col >= 0) & (col < imagery.width) & (row >= 0) & (row < imagery.height)
-        out[rows] = np.where(inside, row * imagery.width + col, -1)
-    return out
+def _mask_to_imagery(mask: Grid, imagery: Grid) -> np.ndarray:
+    """Flat imagery index of the pixel holding each crop-mask pixel centre (-1: none)."""
+    target = TargetGrid(imagery.crs, imagery.transform, imagery.shape)
+    return pixel_index(mask.crs, mask.transform, mask.shape, target).astype(np.int32)
 
 
 def lay_out(spec: WorldSpec) -> Layout:

@@ -1,0 +1,168 @@
+"""Crop fractions: the share of a crop-mask's fine pixels of chosen classes in each pixel of
+another grid (an imagery tile, a weather grid).
+
+Corn and soybeans rotate, so last season's corn layer is mostly this season's soybeans and
+a poor in-season corn mask. The default in-season weight is therefore a multi-year corn
+frequency over the seasons before the target one; a corn-or-soy cropland share and the
+previous season alone are the alternatives. A season's own layer appears only after the
+season (CDL is published early the next year): ``same_year`` exists for hindcasts and for
+measuring the other modes, never for in-season forecasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from pyproj import Transformer
+from rasterio.crs import CRS
+from rasterio.errors import RasterioIOError
+from rasterio.transform import Affine
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from features.errors import CropcastError
+
+__all__ = ["MODES", "TargetGrid", "crop_fraction", "pixel_index"]
+
+MODES = ("frequency", "previous_year", "cropland", "same_year")
+_CROPLAND = (1, 5)  # corn, soybeans
+_STRIP_ROWS = 512
+
+
+@dataclass(frozen=True)
+class TargetGrid:
+    """A north-up grid to aggregate onto: CRS, transform and (rows, cols)."""
+
+    crs: str | CRS
+    transform: Affine
+    shape: tuple[int, int]
+
+
+def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
+                target: TargetGrid, step: int = 8) -> np.ndarray:
+    """Flat index into ``target`` of the pixel holding each source pixel's centre (-1: none).
+
+    The projection is exact on a lattice of every ``step``-th source pixel and bilinear in
+    between: over a few kilometres the map between two projections is flat to well under a
+    metre, and this is an order of magnitude faster than projecting every centre.
+    """
+    height, width = src_shape
+    t, it = src_transform, target.transform
+    to_target = Transformer.from_crs(CRS.from_user_input(src_crs),
+                                     CRS.from_user_input(target.crs), always_xy=True)
+    lattice_rows = np.arange(0, height + step, step)
+    lattice_cols = np.arange(0, width + step, step)
+    x, y = np.meshgrid(t.c + (lattice_cols + 0.5) * t.a, t.f + (lattice_rows + 0.5) * t.e)
+    tx, ty = to_target.transform(x, y)
+    cols = np.arange(width)
+    left, frac = cols // step, ((cols % step) / step)[None, :]
+    tx = tx[:, left] * (1 - frac) + tx[:, left + 1] * frac
+    ty = ty[:, left] * (1 - frac) + ty[:, left + 1] * frac
+    out = np.empty(src_shape, dtype=np.int64)
+    rows_t, cols_t = target.shape
+    for start in range(0, height, _STRIP_ROWS):
+        rows = np.arange(start, min(start + _STRIP_ROWS, height))
+        top, frac = rows // step, ((rows % step) / step)[:, None]
+        px = tx[top] * (1 - frac) + tx[top + 1] * frac
+        py = ty[top] * (1 - frac) + ty[top + 1] * frac
+        col = np.floor((px - it.c) / it.a).astype(np.int64)
+        row = np.floor((py - it.f) / it.e).astype(np.int64)
+        inside = (col >= 0) & (col < cols_t) & (row >= 0) & (row < rows_t)
+        out[rows] = np.where(inside, row * cols_t + col, -1)
+    return out
+
+
+def _class_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.ndarray:
+    """Share of ``classes`` among the non-background mask pixels in each target pixel
+    (NaN where the mask has none), reading only the window that covers the target."""
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as error:
+        raise CropcastError(f"{path}: cannot be opened as a crop mask ({error}); download it "
+                            "again") from None
+    with src:
+        if src.crs is None:
+            raise CropcastError(f"{path}: has no CRS; CDL files are EPSG:5070 (set it with "
+                                "gdal_edit.py -a_srs EPSG:5070)")
+        rows, cols = target.shape
+        t = target.transform
+        bounds = (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
+        west, south, east, north = transform_bounds(target.crs, src.crs, *bounds,
+                                                    densify_pts=21)
+        st = src.transform
+        c0 = max(int(np.floor((west - st.c) / st.a)), 0)
+        c1 = min(int(np.ceil((east - st.c) / st.a)), src.width)
+        r0 = max(int(np.floor((north - st.f) / st.e)), 0)
+        r1 = min(int(np.ceil((south - st.f) / st.e)), src.height)
+        shares = np.full(rows * cols, np.nan, dtype=np.float32)
+        if c1 <= c0 or r1 <= r0:
+            return shares.reshape(target.shape)
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        try:
+            codes = src.read(1, window=window)
+        except rasterio.errors.RasterioError as error:
+            raise CropcastError(f"{path}: cannot be read ({error}); the file looks truncated: "
+                                "download it again") from None
+        window_transform = st @ Affine.translation(c0, r0)
+        index = pixel_index(src.crs, window_transform, codes.shape, target)
+    valid = (index >= 0) & (codes != 0)
+    total = np.bincount(index[valid], minlength=rows * cols)
+    hits = np.bincount(index[valid & np.isin(codes, classes)], minlength=rows * cols)
+    np.divide(hits, total, out=shares, where=total > 0)
+    return shares.reshape(target.shape)
+
+
+def crop_fraction(masks: Mapping[int, str], year: int, target: TargetGrid,
+                  mode: str = "frequency", classes: Sequence[int] = (1,),
+                  years_back: int = 4) -> np.ndarray:
+    """Crop weight of each pixel of ``target`` for ``year``'s season.
+
+    Parameters
+    ----------
+    masks : mapping of int to str
+        Crop-mask (CDL) GeoTIFF path by season.
+    year : int
+        The season the weights are for.
+    target : TargetGrid
+        The grid to aggregate onto (an imagery tile, a weather grid).
+    mode : {"frequency", "previous_year", "cropland", "same_year"}
+        ``frequency``: mean share of ``classes`` over the ``years_back`` seasons before
+        ``year`` (those available); ``previous_year``: last season's share;
+        ``cropland``: last season's corn-or-soybean share; ``same_year``: the season's own
+        layer (after the season only).
+    classes : sequence of int
+        Crop-mask classes counted (CDL corn = 1).
+    years_back : int
+        Seasons averaged by ``frequency``.
+
+    Returns
+    -------
+    ndarray of float32, shape ``target.shape``
+        Fractions in [0, 1]; NaN where the mask has no data.
+    """
+    if mode not in MODES:
+        raise CropcastError(f"mode must be one of {list(MODES)}; got {mode!r}")
+    if not isinstance(years_back, int) or years_back < 1:
+        raise CropcastError(f"years_back must be an integer >= 1; got {years_back!r}")
+    if mode == "same_year":
+        years, classes = [year], classes
+    elif mode == "frequency":
+        years = [y for y in range(year - years_back, year) if y in masks]
+    else:
+        years = [year - 1] if year - 1 in masks else []
+        classes = _CROPLAND if mode == "cropland" else classes
+    if not years:
+        have = sorted(masks)
+        raise CropcastError(
+            f"crop mask mode {mode!r} for {year} needs the mask of "
+            f"{'the same season' if mode == 'same_year' else 'earlier seasons'}; masks exist "
+            f"for {have[0] if have else 'no'}-{have[-1] if have else 'year'}. Add earlier CDL "
+            "years or choose another mode")
+    stack = np.stack([_class_shares(masks[y], target, classes) for y in years])
+    with np.errstate(invalid="ignore"):
+        counted = np.isfinite(stack).sum(axis=0)
+        out = np.where(counted > 0, np.nansum(stack, axis=0) / np.maximum(counted, 1), np.nan)
+    return out.astype(np.float32)

@@ -1,0 +1,116 @@
+"""Gridded weather: gridMET and look-alikes in degrees C and mm, checked units."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from shapely.geometry import box
+
+from features.errors import CropcastError
+from features.sources.weather import WeatherSource, region_daily
+
+
+def test_world_weather_comes_out_in_degrees_c_and_mm(tiny_world):
+    folder = tiny_world.root / "weather"
+    source = WeatherSource(str(folder))
+    assert source.years() == [2009, 2010, 2011, 2012, 2013]
+    weather = source.load_year(2012)
+    raw = xr.open_dataset(folder / "tmmx_2012.nc")
+    np.testing.assert_allclose(weather["tmax"].values,
+                               raw["air_temperature"].values - 273.15, atol=1e-4)
+    rain = xr.open_dataset(folder / "pr_2012.nc")["precipitation_amount"].values
+    np.testing.assert_allclose(weather["pr"].values, rain, atol=1e-5)
+    assert (weather["tmax"] >= weather["tmin"]).all()
+    assert weather.sizes["time"] == 366 and str(weather["time"].values[59])[:10] == "2012-02-29"
+
+
+def test_region_daily_weather_for_every_county(tiny_world):
+    counties = gpd.read_file(tiny_world.paths("boundaries")[0]).rename(
+        columns={"GEOID": "region_id"})
+    weather = WeatherSource(str(tiny_world.root / "weather")).load_year(2012)
+    daily = region_daily(weather, counties)
+    assert daily["region_id"].nunique() == 99 and len(daily) == 99 * 366
+    july = daily[daily["date"].dt.month == 7]
+    assert 25 < july["tmax"].mean() < 40 and daily["pr"].min() >= 0
+    # Weights move the mean toward the weighted cells.
+    weights = np.zeros((weather.sizes["lat"], weather.sizes["lon"]))
+    weights[:, : weights.shape[1] // 2] = 1.0
+    weighted = region_daily(weather, counties, weights)
+    assert not np.allclose(weighted["tmax"], daily["tmax"])
+
+
+def _write(path, values, units, name="air_temperature", calendar=None, time="day"):
+    days = values.shape[0]
+    ds = xr.Dataset({name: ((time, "lat", "lon"), values, {"units": units})},
+                    coords={time: np.arange(days, dtype=float), "lat": [41.0, 40.0],
+                            "lon": [-94.0, -93.0]})
+    ds[time].attrs = {"units": "days since 2019-01-01", **({"calendar": calendar}
+                                                          if calendar else {})}
+    ds.to_netcdf(path)
+    return path
+
+
+def test_other_units_and_a_365_day_calendar(tmp_path):
+    values = np.full((365, 2, 2), 68.0, dtype=np.float32)
+    _write(tmp_path / "tmax_2019.nc", values, "degF", "tmax", calendar="noleap", time="time")
+    _write(tmp_path / "tmin_2019.nc", values - 18, "degF", "tmin", calendar="noleap",
+           time="time")
+    _write(tmp_path / "prcp_2019.nc", np.full((365, 2, 2), 0.002, dtype=np.float32), "m",
+           "tp", calendar="noleap", time="time")
+    source = WeatherSource(str(tmp_path), files={"tmax": "tmax_{year}.nc",
+                                                 "tmin": "tmin_{year}.nc",
+                                                 "pr": "prcp_{year}.nc"},
+                           variables={"tmax": "tmax", "tmin": "tmin", "pr": "tp"},
+                           units={"tmax": "degF", "tmin": "degF", "pr": "m"}, time_dim="time")
+    weather = source.load_year(2019)
+    assert float(weather["tmax"].mean()) == pytest.approx(20.0)
+    assert float(weather["tmin"].mean()) == pytest.approx(10.0)
+    assert float(weather["pr"].mean()) == pytest.approx(2.0)
+    assert pd.Timestamp(weather["time"].values[-1]) == pd.Timestamp("2019-12-31")
+
+
+def test_file_with_the_wrong_units(tmp_path):
+    _write(tmp_path / "tmmx_2019.nc", np.full((3, 2, 2), 20.0), "degC")
+    source = WeatherSource(str(tmp_path), files={"tmax": "tmmx_{year}.nc"})
+    with pytest.raises(CropcastError, match=r"tmmx_2019\.nc: air_temperature is in 'degC' but "
+                                            r"the config says 'K'; set units\.tmax=degC"):
+        source.load_year(2019)
+
+
+def test_unknown_units(tmp_path):
+    _write(tmp_path / "tmmx_2019.nc", np.full((3, 2, 2), 20.0), "furlongs")
+    source = WeatherSource(str(tmp_path), files={"tmax": "tmmx_{year}.nc"},
+                           units={"tmax": "furlongs"})
+    with pytest.raises(CropcastError, match=r"unknown units 'furlongs' for tmax"):
+        source.load_year(2019)
+
+
+def test_missing_variable_dims_and_files(tmp_path):
+    _write(tmp_path / "tmmx_2019.nc", np.full((3, 2, 2), 290.0), "K", name="tmax")
+    source = WeatherSource(str(tmp_path), files={"tmax": "tmmx_{year}.nc"})
+    with pytest.raises(CropcastError, match=r"has no variable 'air_temperature' \(for tmax\)"):
+        source.load_year(2019)
+    with pytest.raises(CropcastError, match=r"tmmx_2020\.nc: no such file"):
+        source.load_year(2020)
+    _write(tmp_path / "tmmx_2018.nc", np.full((3, 2, 2), 290.0), "K", time="time")
+    with pytest.raises(CropcastError, match=r"has dims \('time', 'lat', 'lon'\); expected "
+                                            r"\('day', 'lat', 'lon'\)"):
+        source.load_year(2018)
+    (tmp_path / "tmmx_2017.nc").write_bytes(b"CDF\x01 truncated")
+    with pytest.raises(CropcastError, match=r"tmmx_2017\.nc: cannot be read as NetCDF"):
+        source.load_year(2017)
+
+
+def test_small_region_still_gets_weather(tmp_path):
+    days = 2
+    ds = xr.Dataset(
+        {"tmax": (("time", "lat", "lon"), np.arange(days * 9, dtype=np.float32).reshape(
+            days, 3, 3)),
+         "pr": (("time", "lat", "lon"), np.zeros((days, 3, 3), dtype=np.float32))},
+        coords={"time": pd.date_range("2019-07-01", periods=days), "lat": [42.0, 41.0, 40.0],
+                "lon": [-95.0, -94.0, -93.0]})
+    tiny = gpd.GeoDataFrame({"region_id": ["00001"]},
+                            geometry=[box(-94.1, 40.9, -94.05, 40.95)], crs="EPSG:4326")
+    out = region_daily(ds, tiny)
+    assert out["tmax"].tolist() == [4.0, 13.0]  # the centre cell
