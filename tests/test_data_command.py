@@ -29,6 +29,13 @@ def test_demo_config_reads_the_world_through_its_manifest(tiny_world, tmp_path):
     assert written["yields"]["rows"] == report["yields"]["rows"] == 495
     assert written["boundaries"]["features"] == 99
     assert list(tmp_path.glob(".data_report.json.*")) == []  # no temporary left behind
+    ndvi = written["imagery"]["MOD13Q1"]
+    assert ndvi["dates"] == 50 and sorted(ndvi["tiles"]) == ["h10v04", "h11v04"]
+    assert ndvi["first"] == "2009-05-09" and ndvi["first_observed"] == "2009-05-24"
+    assert 0.5 < ndvi["good_pixel_share"] < 1.0
+    assert written["imagery"]["MOD09Q1"]["layers"] == ["nir", "red", "NDVI", "EVI2"]
+    assert written["cropmask"]["years"] == [2009, 2010, 2011, 2012, 2013]
+    assert written["weather"]["variables"]["tmax"]["units"] == "degC"
 
 
 @pytest.mark.skipif(not (NASS / "quickstats_export_county_corn_yield_2012_2021.csv").exists(),

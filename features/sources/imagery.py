@@ -285,6 +285,11 @@ class Scene:
 
 def _open(path: str):
     try:
+        if path.startswith("/vsicurl/"):
+            # Remote COGs: read by HTTP range requests, without listing the server folder.
+            with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR",
+                              CPL_VSIL_CURL_ALLOWED_EXTENSIONS=".tif,.tiff"):
+                return rasterio.open(path)
         return rasterio.open(path)
     except RasterioIOError as error:
         if path.lower().endswith(".hdf"):
