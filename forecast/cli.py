@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from omegaconf import DictConfig
 
 from features.errors import CropcastError
-from forecast.workdir import check_workdir, workdir_from_overrides
+from forecast.workdir import check_workdir, expand_workdir_override, workdir_from_overrides
 
 __all__ = ["COMMANDS", "main"]
 
@@ -45,7 +45,7 @@ commands:
 Every command takes workdir=DIR (default ./cropcast-work). Hydra flags work:
   cropcast world --help        the command's settings
   cropcast world --cfg job     print the composed config and exit
-  cropcast world -m seed=1,2   one run per value (multirun)
+  cropcast world -m world.seed=1,2   one run per value (multirun)
 """
 
 
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(USAGE)
         sys.exit(0 if args else 2)
-    command, overrides = args[0], args[1:]
+    command, overrides = args[0], expand_workdir_override(args[1:])
     if command not in COMMANDS:
         print(
             f"cropcast: error: unknown command {command!r}; "

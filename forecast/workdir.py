@@ -9,7 +9,8 @@ from pathlib import Path
 
 from features.errors import CropcastError
 
-__all__ = ["DEFAULT_WORKDIR", "check_workdir", "workdir_from_overrides"]
+__all__ = ["DEFAULT_WORKDIR", "check_workdir", "expand_workdir_override",
+           "workdir_from_overrides"]
 
 DEFAULT_WORKDIR = "./cropcast-work"
 _OVERRIDE = re.compile(r"^\+{0,2}workdir=(?P<value>.*)$")
@@ -48,6 +49,19 @@ def check_workdir(workdir: str | Path, create: bool = False) -> Path:
             raise CropcastError(f"workdir={str(workdir)!r} cannot be created "
                                 f"({error.strerror}); {hint}") from None
     return path
+
+
+def expand_workdir_override(overrides: Sequence[str]) -> list[str]:
+    """Overrides with a ``workdir=~/...`` made absolute, so that Hydra's run folder and the
+    command's outputs land in the same place."""
+    out = []
+    for override in overrides:
+        match = _OVERRIDE.match(override)
+        if match and match.group("value").strip("'\"").startswith("~"):
+            prefix = override[: match.start("value")]
+            override = prefix + str(Path(match.group("value").strip("'\"")).expanduser())
+        out.append(override)
+    return out
 
 
 def workdir_from_overrides(overrides: Sequence[str]) -> str:

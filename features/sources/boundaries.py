@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
 from features.errors import CropcastError
@@ -24,7 +25,7 @@ _ID_CANDIDATES = ("GEOID", "GEOID20", "GEOID10", "region_id", "FIPS", "fips")
 _NAME_CANDIDATES = ("NAME", "NAMELSAD", "name", "NAME20", "NAME10")
 
 
-def _open(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _open(path: Path, layer: str | None, encoding: str | None = None) -> gpd.GeoDataFrame:
     if not path.exists():
         raise CropcastError(f"{path}: no such file; check the boundaries path in your data "
                             "config")
@@ -33,6 +34,8 @@ def _open(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         if suffixes.endswith(".parquet"):
             return gpd.read_parquet(path)
         kwargs = {"layer": layer} if layer else {}
+        if encoding:
+            kwargs["encoding"] = encoding
         if suffixes.endswith(".gpkg") and not layer:
             layers = pyogrio.list_layers(path)
             if len(layers) > 1:
@@ -98,14 +101,15 @@ def read_boundaries(path: str | Path, id_column: str | None = None,
         The GeoDataFrame and the list of repaired ids.
     """
     path = Path(path)
-    frame = _open(path, layer) if encoding is None else _open_encoded(path, layer, encoding)
+    wanted = _parse_crs(crs) if crs is not None else None
+    frame = _open(path, layer, encoding)
     if frame.crs is None:
-        if crs is None:
+        if wanted is None:
             raise CropcastError(
                 f"{path}: has no CRS (a shapefile without its .prj?); set it in the data "
                 "config, e.g. crs=EPSG:4269 for Census/TIGER files (NAD83)")
-        frame = frame.set_crs(crs)
-    elif crs is not None and not frame.crs.equals(crs):
+        frame = frame.set_crs(wanted)
+    elif wanted is not None and not frame.crs.equals(wanted):
         raise CropcastError(f"{path}: the file's CRS is {frame.crs.to_string()} but crs={crs!r}"
                             " was set; remove the setting or fix the file")
     id_col = _pick(frame.columns, id_column, _ID_CANDIDATES, "id_column", path)
@@ -140,16 +144,31 @@ def read_boundaries(path: str | Path, id_column: str | None = None,
     invalid = ~out.geometry.is_valid
     repairs = Repairs(out.loc[invalid, "region_id"].tolist())
     if invalid.any():
-        out.loc[invalid, "geometry"] = shapely.make_valid(out.geometry[invalid].values)
+        repaired = [_polygonal(g) for g in shapely.make_valid(out.geometry[invalid].values)]
+        out.loc[invalid, "geometry"] = repaired
+        lost = out.loc[invalid, "geometry"].is_empty
+        if lost.any():
+            ids = out.loc[lost[lost].index, "region_id"].tolist()
+            raise CropcastError(f"{path}: geometries of ids {ids} are invalid and have no area "
+                                "left once repaired; fix them in a GIS")
     return out, repairs
 
 
-def _open_encoded(path: Path, layer: str | None, encoding: str) -> gpd.GeoDataFrame:
+def _parse_crs(crs: str) -> pyproj.CRS:
     try:
-        return gpd.read_file(path, engine="pyogrio", encoding=encoding,
-                             **({"layer": layer} if layer else {}))
-    except (pyogrio.errors.DataSourceError, OSError, ValueError) as error:
-        raise CropcastError(f"{path}: cannot be read as boundaries ({error})") from None
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise CropcastError(f"boundaries crs {crs!r} is not a CRS; use e.g. EPSG:4269 (NAD83, "
+                            "Census files) or EPSG:5070") from None
+
+
+def _polygonal(geometry):
+    """The polygon parts of a repaired geometry (make_valid may add lines or points)."""
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    parts = [g for g in getattr(geometry, "geoms", []) if g.geom_type in ("Polygon",
+                                                                         "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 @dataclass
@@ -179,12 +198,26 @@ class JoinReport:
     boundaries_only: list[str]
 
     def as_dict(self) -> dict:
+        """The report's JSON form (boundaries without data are counted, not listed)."""
         return {"matched_regions": self.matched, "regions_without_boundary": self.table_only,
                 "boundaries_without_data": len(self.boundaries_only)}
 
 
 def join_report(region_ids: pd.Series, boundaries: gpd.GeoDataFrame) -> JoinReport:
-    """Compare a table's region ids with the boundaries' (e.g. FIPS 46113 -> 46102)."""
+    """Compare a table's region ids with the boundaries' (e.g. FIPS 46113 -> 46102).
+
+    Parameters
+    ----------
+    region_ids : Series
+        Region ids of a table (repeats allowed).
+    boundaries : GeoDataFrame
+        From :func:`read_boundaries`.
+
+    Returns
+    -------
+    JoinReport
+        Matched count and the ids on one side only.
+    """
     table = set(region_ids.astype(str))
     shapes = set(boundaries["region_id"].astype(str))
     return JoinReport(len(table & shapes), sorted(table - shapes), sorted(shapes - table))

@@ -144,7 +144,22 @@ class DataCatalog:
 def catalog_from_manifest(manifest: str) -> DataCatalog:
     """The catalog of a simulated world, from its ``manifest.json``.
 
-    Its NASS exports and county GeoPackage are read by the same readers as real files.
+    Its NASS exports, county GeoPackage, imagery, crop masks and weather are read by the
+    same readers as real files.
+
+    Parameters
+    ----------
+    manifest : str
+        Path of the world's ``manifest.json``.
+
+    Returns
+    -------
+    DataCatalog
+
+    Raises
+    ------
+    CropcastError
+        When the manifest is unreadable or lists no yields or boundaries.
     """
     path = Path(manifest)
     try:
@@ -238,6 +253,11 @@ def check_catalog(catalog: DataCatalog) -> dict:
         }
         if region_ids is not None:
             report["yields_vs_boundaries"] = join_report(region_ids, shapes).as_dict()
+    for kind, sources in (("series", catalog.series), ("features", catalog.features)):
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise CropcastError(f"data.{kind}: names {names} repeat; give each source its own "
+                                "name")
     for source in catalog.series:
         table = source.load()
         report.setdefault("series", {})[source.name] = {

@@ -266,45 +266,60 @@ def _parse_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _county_rows(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _county_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split county-level rows into counties and "other" rows (never counties)."""
     county = frame["county_code"].str.strip()
     name = frame["county_name"].str.strip().str.upper()
-    other = name.str.startswith("OTHER") | county.isin(_OTHER_COUNTY_CODES)
+    other = name.str.startswith("OTHER") | county.isin(_OTHER_COUNTY_CODES - {""})
     bad = ~other & ~county.str.fullmatch(r"\d{1,3}")
     if bad.any():
         row = frame[bad.to_numpy()].iloc[0]
-        raise _fail(path, row["_line"], f"county code {row['county_code']!r} of "
-                                        f"{row['county_name']!r} is not a 1-3 digit FIPS code")
+        raise _fail(Path(row["_file"]), row["_line"],
+                    f"county code {row['county_code']!r} of {row['county_name']!r} is not a "
+                    "1-3 digit FIPS code (only OTHER rows may have none)")
     frame = frame.assign(region_id=frame["state_fips"] + county.str.zfill(3))
     annual = frame["reference_period"] == "YEAR"
     return frame[~other & annual], frame[other & annual]
 
 
 def _resolve_duplicates(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """Latest load_time wins; without one, equal duplicates collapse, conflicts fail."""
+    """Resolve repeated records of one key, group by group.
+
+    Identical repeats collapse. Differing records resolve to the latest ``load_time`` when
+    every one of them has a readable stamp and the latest is unique; anything else (no
+    stamp, an unreadable stamp, a tie) is an error naming both rows.
+    """
     if frame.empty:
         return frame
+    frame = frame[~frame.duplicated([*key, "value", "code"], keep="first")]
     dup = frame.duplicated(key, keep=False)
     if not dup.any():
         return frame
-    if frame.loc[dup, "load_time"].str.strip().ne("").all():
-        stamp = pd.to_datetime(frame["load_time"], errors="coerce")
-        frame = frame.assign(_stamp=stamp).sort_values("_stamp", kind="stable")
-        return frame.drop_duplicates(key, keep="last").drop(columns="_stamp")
-    same = frame.duplicated([*key, "value", "code"], keep="first")
-    frame = frame[~same]
-    conflict = frame.duplicated(key, keep=False)
-    if conflict.any():
-        rows = frame[conflict].sort_values(key).head(2)
-        first, second = rows.iloc[0], rows.iloc[1]
-        raise CropcastError(
-            f"conflicting duplicate records for {second['variable']} of "
-            f"{'/'.join(str(second[k]) for k in key if k != 'variable')}: "
-            f"{first['_file']}, {first['_line']} says {_shown(first)} but {second['_file']}, "
-            f"{second['_line']} says {_shown(second)}; keep one of them (files without "
-            "load_time cannot tell which is newer)"
-        )
-    return frame
+    repeated = frame[dup]
+    stamp = pd.to_datetime(repeated["load_time"].str.strip().replace("", pd.NA),
+                           errors="coerce", format="mixed")
+    unreadable = stamp.isna() & repeated["load_time"].str.strip().ne("")
+    if unreadable.any():
+        row = repeated[unreadable.to_numpy()].iloc[0]
+        raise CropcastError(f"{row['_file']}, {row['_line']}: load_time "
+                            f"{row['load_time']!r} is not a date and time; fix or remove it")
+    repeated = repeated.assign(_stamp=stamp)
+    kept = []
+    for _, group in repeated.groupby(key, sort=False):
+        latest = group["_stamp"].max()
+        winners = group[group["_stamp"] == latest]
+        if group["_stamp"].isna().any() or len(winners) > 1:
+            first, second = group.iloc[0], group.iloc[1]
+            why = ("they have the same load_time" if group["_stamp"].notna().all() else
+                   "files without load_time cannot tell which is newer")
+            raise CropcastError(
+                f"conflicting duplicate records for {second['variable']} of "
+                f"{'/'.join(str(second[k]) for k in key if k != 'variable')}: "
+                f"{first['_file']}, {first['_line']} says {_shown(first)} but "
+                f"{second['_file']}, {second['_line']} says {_shown(second)}; keep one of "
+                f"them ({why})")
+        kept.append(winners.drop(columns="_stamp"))
+    return pd.concat([frame[~dup], *kept])
 
 
 def _shown(row: pd.Series) -> str:
@@ -374,7 +389,7 @@ def read_quickstats(paths: Path | str | Sequence[Path | str], commodity: str = "
     variables = list(wanted_by_name)
 
     county_level = rows[rows["level"] == "county"]
-    counties, others = _county_rows(county_level, Path(rows["_file"].iloc[0]))
+    counties, others = _county_rows(county_level)
     counties = _resolve_duplicates(counties, ["variable", "region_id", "year"])
     names = _county_names(counties)
     counties = _wide(counties, ["region_id", "year"], variables).merge(names, on="region_id",

@@ -39,6 +39,16 @@ def read_table(path: str | Path, columns: dict[str, str]) -> pd.DataFrame:
         ``.csv``, ``.csv.gz`` or ``.parquet`` file.
     columns : dict
         ``{role: column name}`` that must be present (roles name them in errors).
+
+    Returns
+    -------
+    DataFrame
+        The table; CSV columns as text, Parquet columns as stored.
+
+    Raises
+    ------
+    CropcastError
+        For a missing, unreadable or unknown-format file, or missing columns.
     """
     path = Path(path)
     if not path.is_file():
@@ -163,7 +173,8 @@ class YieldTable:
     region_column, year_column, yield_column : str
         Column names in the file.
     area_column : str, optional
-        Harvested area column (acres when output units are bu/ac, hectares for t/ha).
+        Harvested area column, returned as ``harvested_area`` in the file's own units (not
+        converted).
     units : {"bu/ac", "t/ha"}
         Units of the yield column in the file.
     output_units : {"bu/ac", "t/ha"}
@@ -196,7 +207,14 @@ class YieldTable:
         if self.area_column:
             columns["area_column"] = self.area_column
         table = read_table(path, columns)
-        if self.pad_region_id and self.region_id_width:
+        if self.pad_region_id and not self.region_id_width:
+            raise CropcastError("pad_region_id=true needs region_id_width (e.g. 5 for US "
+                                "county FIPS): the width to pad to")
+        if self.region_id_width is not None and (not isinstance(self.region_id_width, int)
+                                                 or self.region_id_width < 1):
+            raise CropcastError(f"region_id_width must be a positive integer or null; got "
+                                f"{self.region_id_width!r}")
+        if self.pad_region_id:
             table[self.region_column] = table[self.region_column].astype("string").str.strip(
             ).str.zfill(self.region_id_width)
         out = pd.DataFrame({
@@ -206,11 +224,12 @@ class YieldTable:
         })
         if self.area_column:
             out["harvested_area"] = _numbers(table, self.area_column, path, "area")
-        negative = out["yield"] < 0
-        if negative.any():
-            position = int(np.flatnonzero(negative.to_numpy())[0])
-            raise CropcastError(f"{path}, {_line(table, position, path)}: negative yield "
-                                f"{table[self.yield_column].iloc[position]!r}")
+        wrong = (out["yield"] < 0) | np.isinf(out["yield"])
+        if wrong.any():
+            position = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise CropcastError(f"{path}, {_line(table, position, path)}: yield "
+                                f"{table[self.yield_column].iloc[position]!r} is negative or "
+                                "infinite")
         _check_unique(out, ["region_id", "year"], path)
         return out.sort_values(["region_id", "year"], ignore_index=True)
 
@@ -222,11 +241,11 @@ def _dates(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
     parsed = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
     parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
     parsed[iso] = pd.to_datetime(text[iso], format="%Y-%m-%d", errors="coerce")
-    bad = parsed.isna()
+    bad = parsed.isna() | (parsed > pd.Timestamp(dt.date.today()))
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise CropcastError(f"{path}, {_line(table, position, path)}: date "
-                            f"{text.iloc[position]!r} in {column!r} is not a date as "
+                            f"{text.iloc[position]!r} in {column!r} is not a past date as "
                             "YYYY-MM-DD or YYYYMMDD")
     return parsed
 
@@ -256,6 +275,8 @@ class RegionTimeSeries:
     def load(self) -> pd.DataFrame:
         """``region_id, date, year`` and the value columns (float)."""
         path = Path(self.path)
+        if isinstance(self.value_columns, str):
+            self.value_columns = [self.value_columns]
         if not self.value_columns:
             raise CropcastError(f"{path}: value_columns is empty; name the value columns to "
                                 "read, e.g. value_columns=[NDVI]")

@@ -78,8 +78,10 @@ def simulate_crops(tmax: np.ndarray, tmin: np.ndarray, pr: np.ndarray, edd: np.n
     tavg = (tmax + tmin) / 2
     gdd = np.maximum((np.minimum(tmax, 30.0) + np.clip(tmin, 10.0, 30.0)) / 2 - 10.0, 0.0)
 
-    # Planting: a few days after the week-mean temperature first holds 12.5 degC (>= Apr 15).
-    week = np.apply_along_axis(lambda t: np.convolve(t, np.ones(7) / 7, "same"), 1, tavg)
+    # Planting: a few days after the mean of the past week first holds 12.5 degC (>= Apr 15).
+    # A trailing window: the decision on day d uses days d-6..d only.
+    cumulative = np.cumsum(np.pad(tavg, ((0, 0), (7, 0))), axis=1)
+    week = (cumulative[:, 7:] - cumulative[:, :-7]) / 7
     warm = (week >= 12.5) & (doy[None, :] >= 105)
     first = np.where(warm.any(axis=1), warm.argmax(axis=1) + 1, 150)
     planting = np.clip(first + 3 + rng.normal(0, 2.5, n_counties).round(), 105, 160)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from features.atomic import current_umask
 from features.errors import CropcastError
 from forecast.workdir import check_workdir
 from forecast.world import layout as world_layout
@@ -100,6 +101,7 @@ def build_world(spec: WorldSpec, workdir: Path, workers: int = 2,
     try:
         manifest = _generate(spec, staging, workers, progress)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; honour the umask
         try:
             os.rename(staging, root)
         except OSError:  # another run finished the same world first: keep theirs

@@ -12,7 +12,7 @@ __all__ = ["GENERATOR_VERSION", "STATE_FIPS", "WorldSpec"]
 
 # Bump when the generator's output changes for the same settings: worlds made by another
 # version then land in a new folder instead of being reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # USPS code -> (state FIPS, NASS upper-case name) for the 50 states and DC.
 STATE_FIPS: dict[str, tuple[str, str]] = {
@@ -103,6 +103,8 @@ class WorldSpec:
         for name in ("seed", "first_year", "last_year"):
             if not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool):
                 raise _fail(name, getattr(self, name), "an integer")
+        if self.seed < 0:
+            raise _fail("seed", self.seed, "an integer >= 0")
         if not 1980 <= self.first_year <= self.last_year <= 2100:
             raise _fail(
                 "first_year/last_year", (self.first_year, self.last_year),
@@ -125,6 +127,7 @@ class WorldSpec:
         self._check_doys("reflectance", _REFLECTANCE_STEP)
         for name in ("heat_years", "drought_years"):
             values = getattr(self, name)
+            values = [values] if isinstance(values, int) else values
             if any(not isinstance(y, int) for y in values):
                 raise _fail(name, values, "a list of integer years")
             object.__setattr__(self, name, sorted(values))

@@ -130,3 +130,27 @@ def test_join_report_names_what_did_not_match(tmp_path):
     assert report.matched == 2
     assert report.table_only == ["46113"] and report.boundaries_only == ["46102"]
     assert report.as_dict()["regions_without_boundary"] == ["46113"]
+
+
+def test_encoding_keeps_every_check(tmp_path):
+    _counties().to_file(tmp_path / "c.gpkg", layer="counties")
+    _counties().to_file(tmp_path / "c.gpkg", layer="states")
+    with pytest.raises(CropcastError, match=r"has several layers"):
+        read_boundaries(tmp_path / "c.gpkg", encoding="UTF-8")
+    with pytest.raises(CropcastError, match=r"cannot be read as boundaries"):
+        read_boundaries(tmp_path / "c.gpkg", layer="zzz", encoding="UTF-8")
+
+
+def test_a_bad_crs_setting_is_named(tmp_path):
+    _counties().to_file(tmp_path / "c.shp")
+    (tmp_path / "c.prj").unlink()
+    with pytest.raises(CropcastError, match=r"boundaries crs 'NAD83x' is not a CRS"):
+        read_boundaries(tmp_path / "c.shp", crs="NAD83x")
+
+
+def test_a_polygon_with_no_area_is_not_repaired_into_lines(tmp_path):
+    frame = _counties()
+    frame.loc[0, "geometry"] = Polygon([(0, 0), (1, 1), (2, 2), (0, 0)])  # zero area
+    frame.to_file(tmp_path / "c.gpkg")
+    with pytest.raises(CropcastError, match=r"ids \['46102'\] are invalid and have no area"):
+        read_boundaries(tmp_path / "c.gpkg")

@@ -101,7 +101,8 @@ def test_not_gzip_at_all(tmp_path):
 def test_wrong_delimiter(tmp_path):
     path = _web(tmp_path, sample_records())
     path.write_text(path.read_text().replace(",", ";"))
-    with pytest.raises(CropcastError, match=r"bad\.csv: is not a Quick Stats file|missing"):
+    with pytest.raises(CropcastError, match=r"bad\.csv, header: is missing the column\(s\) "
+                                            r".* Check the delimiter"):
         read_quickstats(path)
 
 
@@ -251,5 +252,47 @@ def test_bulk_file_is_streamed_in_chunks(tmp_path, monkeypatch):
     records = sample_records() * 3  # duplicates with equal values collapse
     with gzip.open(write_bulk(records, tmp_path / "qs.txt.gz"), "rt") as handle:
         assert sum(1 for _ in handle) == len(records) + 1
-    data = read_quickstats(tmp_path / "qs.txt.gz")
-    assert len(data.counties) == 4
+    chunked = read_quickstats(tmp_path / "qs.txt.gz")
+    monkeypatch.setattr(qs, "_CHUNK_ROWS", 10_000)
+    whole = read_quickstats(tmp_path / "qs.txt.gz")
+    assert len(chunked.counties) == 4
+    pd.testing.assert_frame_equal(chunked.counties, whole.counties)
+    pd.testing.assert_frame_equal(chunked.others, whole.others)
+    pd.testing.assert_frame_equal(chunked.states, whole.states)
+
+
+def test_duplicates_are_resolved_key_by_key(tmp_path):
+    api = WRITERS["api_json"][0]([
+        record(YIELD, 2012, "150", county="15", name="BOONE", load_time="2013-02-01 12:00:00"),
+        record(YIELD, 2012, "152", county="15", name="BOONE", load_time="2014-02-01 12:00:00"),
+    ], tmp_path / "api.json")
+    web = write_web([record(YIELD, 2012, "160"), record(YIELD, 2012, "160")], tmp_path / "w.csv")
+    data = read_quickstats([api, web]).counties.set_index("region_id")
+    assert data.loc["19015", "yield"] == 152 and data.loc["19169", "yield"] == 160
+
+
+def test_unreadable_or_tied_load_times_are_errors(tmp_path):
+    bad = WRITERS["api_csv"][0]([record(YIELD, 2019, "150", load_time="2020-01-01 10:00:00"),
+                                 record(YIELD, 2019, "99", load_time="not a date")],
+                                tmp_path / "a.csv")
+    with pytest.raises(CropcastError, match=r"a\.csv, line 3: load_time 'not a date' is not"):
+        read_quickstats(bad)
+    tie = WRITERS["api_csv"][0]([record(YIELD, 2019, "150", load_time="2020-01-01 10:00:00"),
+                                 record(YIELD, 2019, "151", load_time="2020-01-01 10:00:00")],
+                                tmp_path / "t.csv")
+    with pytest.raises(CropcastError, match=r"keep one of them \(they have the same load_time"):
+        read_quickstats(tie)
+
+
+def test_errors_name_the_file_they_are_in(tmp_path):
+    good = write_web([record(YIELD, 2019, "180")], tmp_path / "good.csv")
+    bad = write_web([record(YIELD, 2019, "170", county="1X")], tmp_path / "bad.csv")
+    with pytest.raises(CropcastError, match=r"bad\.csv, line 2: county code '1X'"):
+        read_quickstats([good, bad])
+
+
+def test_a_named_county_without_a_code_is_not_silently_an_other_row(tmp_path):
+    path = write_web([record(YIELD, 2019, "180", county="", name="BOONE")], tmp_path / "e.csv")
+    with pytest.raises(CropcastError, match=r"county code '' of 'BOONE' is not a 1-3 digit "
+                                            r"FIPS code \(only OTHER rows may have none\)"):
+        read_quickstats(path)

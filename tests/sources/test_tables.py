@@ -87,10 +87,10 @@ def test_numeric_region_ids_in_parquet(tmp_path):
         YieldTable(str(tmp_path / "y.parquet")).load()
 
 
-@pytest.mark.parametrize("date", ["2019-13-45", "07/12/2019", "2019-7-1", ""])
+@pytest.mark.parametrize("date", ["2019-13-45", "07/12/2019", "2019-7-1", "", "20990701"])
 def test_bad_dates(tmp_path, date):
     path = _csv(tmp_path, f"region_id,date,NDVI\nA,2019-07-01,0.5\nA,{date},0.6\n")
-    with pytest.raises(CropcastError, match=r"t\.csv, line 3: date .* is not a date as "
+    with pytest.raises(CropcastError, match=r"t\.csv, line 3: date .* is not a past date as "
                                             r"YYYY-MM-DD or YYYYMMDD"):
         RegionTimeSeries(str(path), value_columns=["NDVI"]).load()
 
@@ -122,10 +122,19 @@ def test_future_year(tmp_path):
         YieldTable(str(path)).load()
 
 
-def test_negative_yield(tmp_path):
-    path = _csv(tmp_path, "region_id,year,yield\nA,2019,-5\n")
-    with pytest.raises(CropcastError, match=r"negative yield '-5'"):
+@pytest.mark.parametrize("value", ["-5", "inf"])
+def test_negative_or_infinite_yield(tmp_path, value):
+    path = _csv(tmp_path, f"region_id,year,yield\nA,2019,{value}\n")
+    with pytest.raises(CropcastError, match=rf"yield '{value}' is negative or infinite"):
         YieldTable(str(path)).load()
+
+
+def test_padding_needs_a_width_and_value_columns_may_be_one_name(tmp_path):
+    path = _csv(tmp_path, "region_id,year,yield\n1001,2019,1\n")
+    with pytest.raises(CropcastError, match=r"pad_region_id=true needs region_id_width"):
+        YieldTable(str(path), pad_region_id=True).load()
+    series = _csv(tmp_path, "region_id,date,NDVI\nA,2019-07-01,0.5\n", name="s.csv")
+    assert RegionTimeSeries(str(series), value_columns="NDVI").load()["NDVI"].tolist() == [0.5]
 
 
 def test_semicolon_delimited_file(tmp_path):

@@ -35,8 +35,9 @@ def _season(days=365, counties=3, hot_after=None, dry=False, seed=0):
     return simulate_crops(tmax, tmin, pr, edd, dd10, np.random.default_rng(seed))
 
 
-def test_canopy_on_a_day_depends_only_on_weather_up_to_that_day():
-    change = 200
+@pytest.mark.parametrize("change", [112, 125, 200])
+def test_canopy_on_a_day_depends_only_on_weather_up_to_that_day(change):
+    # Day 112-125: around planting, decided on the past week's temperature only.
     calm, hot = _season(), _season(hot_after=change)
     np.testing.assert_array_equal(calm.canopy[:, :, :change], hot.canopy[:, :, :change])
     assert not np.array_equal(calm.canopy[:, :, change:], hot.canopy[:, :, change:])

@@ -23,6 +23,7 @@ from forecast.world import WorldSpec
         ({"ndvi_first_doy": 273, "ndvi_last_doy": 129}, "ordered first <= last"),
         ({"heat_years": ["2012"]}, "world.heat_years must be a list of integer years"),
         ({"seed": 1.5}, "world.seed must be an integer"),
+        ({"seed": -1}, "world.seed must be an integer >= 0"),
     ],
 )
 def test_bad_settings_name_the_setting_and_the_allowed_values(settings, message):
@@ -35,6 +36,10 @@ def test_unknown_state_lists_the_allowed_codes():
         WorldSpec(states=["IA", "QQ"])
     assert "got ['QQ']" in str(error.value)
     assert "IA, KS" in str(error.value)
+
+
+def test_a_single_event_year_may_be_given_bare():
+    assert WorldSpec(heat_years=2012, drought_years=[]).heat_years == [2012]
 
 
 def test_state_codes_are_normalised():
