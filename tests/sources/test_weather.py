@@ -114,3 +114,23 @@ def test_small_region_still_gets_weather(tmp_path):
                             geometry=[box(-94.1, 40.9, -94.05, 40.95)], crs="EPSG:4326")
     out = region_daily(ds, tiny)
     assert out["tmax"].tolist() == [4.0, 13.0]  # the centre cell
+
+
+def test_cropland_weights_from_the_crop_mask_on_the_weather_grid(tiny_world):
+    """Daily weather over each county's corn: crop fractions computed on the weather grid."""
+    from rasterio.transform import Affine
+
+    from features.cropmask import TargetGrid, crop_fraction
+
+    weather = WeatherSource(str(tiny_world.root / "weather")).load_year(2012)
+    lat, lon = weather["lat"].values, weather["lon"].values
+    step = float(lon[1] - lon[0])
+    grid = TargetGrid("EPSG:4326", Affine(step, 0, lon[0] - step / 2, 0, -step,
+                                          lat[0] + step / 2), (lat.size, lon.size))
+    masks = {int(p.name[:4]): str(p) for p in tiny_world.paths("cropmask")}
+    corn = crop_fraction(masks, 2012, grid)  # in-season: frequency of earlier seasons
+    assert np.nanmax(corn) > 0.3 and np.isnan(corn).any()  # cells off the mask are NaN
+    counties = gpd.read_file(tiny_world.paths("boundaries")[0]).rename(
+        columns={"GEOID": "region_id"})
+    daily = region_daily(weather, counties, corn)
+    assert daily["region_id"].nunique() == 99 and daily[["tmax", "pr"]].notna().all().all()
