@@ -107,8 +107,11 @@ def _class_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.n
             raise CropcastError(f"{path}: cannot be read ({error}); the file looks truncated: "
                                 "download it again") from None
         window_transform = st @ Affine.translation(c0, r0)
+        nodata = src.nodata
         index = pixel_index(src.crs, window_transform, codes.shape, target)
     valid = (index >= 0) & (codes != 0)
+    if nodata is not None:
+        valid &= codes != nodata
     total = np.bincount(index[valid], minlength=rows * cols)
     hits = np.bincount(index[valid & np.isin(codes, classes)], minlength=rows * cols)
     np.divide(hits, total, out=shares, where=total > 0)

@@ -108,3 +108,15 @@ def test_corrupt_mask(tmp_path):
     target = TargetGrid("EPSG:5070", Affine(120, 0, 0, 0, -120, 240), (2, 2))
     with pytest.raises(CropcastError, match=r"m\.tif: cannot be opened as a crop mask"):
         crop_fraction({2019: str(tmp_path / "m.tif")}, 2019, target, mode="same_year")
+
+
+def test_mask_nodata_other_than_zero_is_not_land(tmp_path):
+    codes = np.full((8, 8), 255)
+    codes[:4, :4] = 1
+    path = tmp_path / "m.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="uint8",
+                       crs="EPSG:5070", nodata=255, transform=MASK_TRANSFORM) as dst:
+        dst.write(codes.astype(np.uint8), 1)
+    target = TargetGrid("EPSG:5070", Affine(120, 0, 0, 0, -120, 240), (2, 2))
+    fraction = crop_fraction({2019: str(path)}, 2019, target, mode="same_year")
+    assert fraction[0, 0] == 1.0 and np.isnan(fraction[0, 1]) and np.isnan(fraction[1, 1])

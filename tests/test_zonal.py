@@ -9,7 +9,7 @@ from rasterio.merge import merge
 from rasterio.transform import Affine
 from shapely.geometry import box
 
-import features.zonal as zonal
+import features.zonal.engine as zonal
 from features.errors import CropcastError
 from features.zonal import NO_PIXEL, NO_VALID, zonal_stats
 
@@ -112,14 +112,14 @@ def test_strips_do_not_change_the_answer(tiny_world, counties, monkeypatch):
 def test_labels_are_cached_by_content_and_grid(tiny_world, counties, tmp_path):
     path = _ndvi_tiles(tiny_world)[0]
     first = zonal_stats(counties, path, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("labels-*.npz"))) == 1
+    assert len(list(tmp_path.glob("labels-*.json"))) == 1
     again = zonal_stats(counties, path, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(first, again)
     moved = counties.copy()
     moved.loc[0, "geometry"] = moved.geometry.iloc[0].buffer(5000)
     zonal_stats(moved, path, cache_dir=tmp_path)
     zonal_stats(counties, _ndvi_tiles(tiny_world)[1], cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("labels-*.npz"))) == 3
+    assert len(list(tmp_path.glob("labels-*.json"))) == 3
 
 
 # ---- traps ------------------------------------------------------------------------------

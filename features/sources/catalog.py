@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import rasterio
 
 from features.errors import CropcastError
 from features.sources.boundaries import BoundarySource, join_report
@@ -100,6 +101,14 @@ class CropMaskSource:
 
     def paths(self) -> dict[int, str]:
         """Mask path by season."""
+        from features.cropmask import MODES
+
+        if self.pattern.count("{year}") != 1:
+            raise CropcastError(f"cropmask.pattern={self.pattern!r} must contain {{year}} once,"
+                                " e.g. {year}_30m_cdls.tif")
+        if self.mode not in MODES:
+            raise CropcastError(f"cropmask.mode must be one of {list(MODES)}; got "
+                                f"{self.mode!r}")
         prefix, suffix = self.pattern.split("{year}")
         found = {}
         for path in Path(self.folder).glob(self.pattern.replace("{year}", "[0-9]" * 4)):
@@ -296,15 +305,16 @@ def _imagery_report(source: ImagerySource, sample_dates: int = 3) -> dict:
                                                                       len(dates)))]
     grids, good, total = {}, 0, 0
     for date in picks:
-        for scene in read_scenes(table, product, date):
-            grids[scene.tile or "(single)"] = {
-                "shape": list(scene.shape), "pixel_size": abs(scene.transform.a),
-                "crs": _crs_text(scene.crs)}
-            has_data = np.zeros(scene.shape, dtype=bool)
-            for array in scene.values.values():
-                has_data |= np.isfinite(array)
-            good += int((scene.good & has_data).sum())
-            total += int(has_data.sum())
+        for _, files in table[table["date"] == date].groupby("tile"):
+            for scene in read_scenes(files, product, date, *_central_window(files)):
+                grids[scene.tile or "(single)"] = {
+                    "sample_shape": list(scene.shape), "pixel_size": abs(scene.transform.a),
+                    "crs": _crs_text(scene.crs)}
+                has_data = np.zeros(scene.shape, dtype=bool)
+                for array in scene.values.values():
+                    has_data |= np.isfinite(array)
+                good += int((scene.good & has_data).sum())
+                total += int(has_data.sum())
     return {product.name: {
         "route": source.route, "path": source.path, "files": len(table),
         "dates": len(dates), "first": str(dates[0]), "last": str(dates[-1]),
@@ -312,16 +322,34 @@ def _imagery_report(source: ImagerySource, sample_dates: int = 3) -> dict:
         "first_observed": str(table["obs_date"].min()), "tiles": grids,
         "layers": sorted(product.layers) + list(product.indices),
         "good_pixel_share": round(good / total, 4) if total else None,
+        "good_pixel_sample": "central windows of at most 1024 x 1024 pixels",
         "sampled_dates": [str(d) for d in picks],
     }}
 
 
-def _cropmask_report(source: CropMaskSource) -> dict:
-    import rasterio
+def _central_window(files: pd.DataFrame) -> tuple[tuple, object]:
+    """Bounds (and CRS) of a central window of at most 1024 x 1024 pixels of a tile: the
+    report samples, it never reads a CONUS raster whole."""
+    with rasterio.open(files["path"].iloc[0]) as src:
+        t, (rows, cols) = src.transform, src.shape
+        r0, c0 = max(rows // 2 - 512, 0), max(cols // 2 - 512, 0)
+        r1, c1 = min(r0 + 1024, rows), min(c0 + 1024, cols)
+        xs = sorted((t.c + c0 * t.a, t.c + c1 * t.a))
+        ys = sorted((t.f + r0 * t.e, t.f + r1 * t.e))
+        return (xs[0], ys[0], xs[1], ys[1]), src.crs
 
+
+def _cropmask_report(source: CropMaskSource) -> dict:
     paths = source.paths()
-    with rasterio.open(next(iter(paths.values()))) as src:
-        crs, res = _crs_text(src.crs) if src.crs else None, list(src.res)
+    crs = res = None
+    for year, path in paths.items():  # every mask opens, with one grid
+        try:
+            with rasterio.open(path) as src:
+                found = (_crs_text(src.crs) if src.crs else None, list(src.res))
+        except rasterio.errors.RasterioIOError as error:
+            raise CropcastError(f"{path}: cannot be opened as a crop mask ({error}); download "
+                                f"the {year} layer again") from None
+        crs, res = (crs or found[0]), (res or found[1])
     return {"folder": source.folder, "years": list(paths), "crs": crs, "pixel_size": res,
             "classes": source.classes, "mode": source.mode, "years_back": source.years_back}
 
@@ -331,14 +359,29 @@ def _weather_report(source: WeatherSource) -> dict:
     if not years:
         raise CropcastError(f"{source.folder}: no year has every weather file "
                             f"{sorted(source.files.values())}")
-    sample = source.load_year(years[-1])
+    sample = _central_weather(source, years[-1])
     ranges = {name: {"units": "degC" if name != "pr" else "mm",
                      "min": round(float(sample[name].min()), 2),
                      "max": round(float(sample[name].max()), 2)}
               for name in sample.data_vars}
     return {"folder": source.folder, "years": [years[0], years[-1]], "variables": ranges,
-            "grid": [int(sample.sizes["lat"]), int(sample.sizes["lon"])],
-            "sampled_year": years[-1]}
+            "sample_grid": [int(sample.sizes["lat"]), int(sample.sizes["lon"])],
+            "sampled_year": years[-1], "sample": "a central box of at most 5 x 5 degrees"}
+
+
+def _central_weather(source: WeatherSource, year: int):
+    """The year's weather over a central box of at most 5 x 5 degrees (a sample)."""
+    import xarray as xr
+
+    first = Path(source.folder) / next(iter(source.files.values())).format(year=year)
+    try:
+        with xr.open_dataset(first) as ds:
+            lat, lon = ds[source.lat_dim].values, ds[source.lon_dim].values
+    except (OSError, ValueError, KeyError) as error:
+        raise CropcastError(f"{first}: cannot be read as NetCDF ({error})") from None
+    lon = np.where(lon > 180, lon - 360, lon)
+    clat, clon = float(np.median(lat)), float(np.median(lon))
+    return source.load_year(year, bounds=(clon - 2.5, clat - 2.5, clon + 2.5, clat + 2.5))
 
 
 def _crs_text(crs) -> str:

@@ -47,7 +47,10 @@ _COLUMNS = ["product", "layer", "tile", "date", "obs_date", "path"]
 def _date_from_match(match: re.Match) -> dt.date:
     parts = match.groupdict()
     if parts.get("doy"):
-        return dt.date(int(parts["year"]), 1, 1) + dt.timedelta(days=int(parts["doy"]) - 1)
+        year, doy = int(parts["year"]), int(parts["doy"])
+        if not 1 <= doy <= (366 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 365):
+            raise ValueError(f"day of year {doy} out of range")
+        return dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
     return dt.date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
 
 
@@ -117,10 +120,13 @@ def folder_catalog(folder: str | Path, product: Product, pattern: str = "*.tif",
                             "config")
     files = sorted(p for p in (folder.rglob("*") if recursive else folder.iterdir())
                    if p.is_file() and fnmatch.fnmatch(p.name, pattern))
+    hdf = [p for p in (files or folder.rglob("*.hdf")) if p.suffix.lower() == ".hdf"]
+    if hdf and not _gdal_reads_hdf4():
+        raise CropcastError(f"{folder}: holds HDF4 files such as {hdf[0].name}: {_HDF4_HINT}")
     if not files:
-        hdf = sorted(folder.rglob("*.hdf"))[:1]
-        hint = (f"; it holds HDF4 files such as {hdf[0].name}: {_HDF4_HINT}" if hdf else "")
-        raise CropcastError(f"{folder}: no file matches {pattern!r}{hint}")
+        raise CropcastError(f"{folder}: no file matches {pattern!r}")
+    named = [p for p in files if product.name.lower() in p.name.lower()]
+    files = named or files  # e.g. keep MOD13Q1 files apart from MYD13Q1 ones
     tokens = {layer.file for layer in product.files().values()}
     rows, undated = [], []
     for path in files:
@@ -143,6 +149,11 @@ def folder_catalog(folder: str | Path, product: Product, pattern: str = "*.tif",
         raise CropcastError(f"{folder}: no file name contains a layer token of "
                             f"{product.name} {sorted(tokens)}; e.g. {files[0].name!r}")
     return _finish(rows, product, str(folder))
+
+
+def _gdal_reads_hdf4() -> bool:
+    with rasterio.Env() as env:
+        return "HDF4" in env.drivers()
 
 
 def listing_catalog(path: str | Path, product: Product) -> pd.DataFrame:
@@ -197,8 +208,9 @@ def _stac_items(path: str | Path) -> tuple[list[dict], Path | str]:
             if link.get("rel") in ("item", "child"):
                 href = _resolve(base, link["href"])
                 found, _ = _stac_items(href)
-                items += [dict(i, _base=str(href).rsplit("/", 1)[0] if _is_url(str(href))
-                               else str(Path(href).parent)) for i in found]
+                here = str(href).rsplit("/", 1)[0] if _is_url(str(href)) else str(
+                    Path(href).parent)
+                items += [i if "_base" in i else dict(i, _base=here) for i in found]
         return items, base
     raise CropcastError(f"{location}: not a STAC item collection, item or catalog (type "
                         f"{document.get('type')!r})")
@@ -244,6 +256,14 @@ def stac_catalog(path: str | Path, product: Product) -> pd.DataFrame:
         if date is None:
             raise CropcastError(f"{path}: STAC item {item.get('id')!r} has no usable datetime "
                                 f"(got {stamp!r})")
+        end = props.get("end_datetime")
+        if end and stamp and str(end)[:10] != str(stamp)[:10]:
+            expected = date + dt.timedelta(days=product.window_days - 1)
+            if _parse_date(str(end)[:10], "iso") != expected:
+                raise CropcastError(
+                    f"{path}: STAC item {item.get('id')!r} spans {str(stamp)[:10]}..."
+                    f"{str(end)[:10]} but {product.name} has window_days="
+                    f"{product.window_days}; fix window_days so observation dates are right")
         assets = item.get("assets", {})
         missing = sorted(tokens - set(assets))
         if missing:
@@ -252,9 +272,22 @@ def stac_catalog(path: str | Path, product: Product) -> pd.DataFrame:
         for token in tokens:
             href = _resolve(item.get("_base", base), assets[token]["href"])
             rows.append({"product": product.name, "layer": token,
-                         "tile": str(props.get("tile", "") or ""), "date": date,
+                         "tile": _stac_tile(item), "date": date,
                          "path": f"/vsicurl/{href}" if _is_url(href) else href})
     return _finish(rows, product, str(path))
+
+
+def _stac_tile(item: dict) -> str:
+    """The tile of a STAC item: ``tile``, ``s2:mgrs_tile``, MODIS h/v, or from its id."""
+    props = item.get("properties", {})
+    if props.get("tile"):
+        return str(props["tile"])
+    if props.get("s2:mgrs_tile"):
+        return f"T{props['s2:mgrs_tile']}"
+    if "modis:horizontal-tile" in props and "modis:vertical-tile" in props:
+        return f"h{int(props['modis:horizontal-tile']):02d}v{int(props['modis:vertical-tile']):02d}"
+    match = _TILE.search(str(item.get("id", "")))
+    return match.group(1) if match else ""
 
 
 _HDF4_HINT = ("this GDAL cannot read HDF4 (most rasterio wheels lack the driver): export "
@@ -284,6 +317,9 @@ class Scene:
 
 
 def _open(path: str):
+    if not path.startswith("/vsi") and not Path(path).exists():
+        raise CropcastError(f"{path}: no such file (listed in the catalog); check the path "
+                            "or rebuild the listing")
     try:
         if path.startswith("/vsicurl/"):
             # Remote COGs: read by HTTP range requests, without listing the server folder.
@@ -339,7 +375,9 @@ def _good(codes: np.ndarray, quality: QualityLayer) -> np.ndarray:
     """Where the quality codes say good (fill is never good)."""
     value = codes
     if quality.bits:
-        value = (codes >> min(quality.bits)) & ((1 << len(quality.bits)) - 1)
+        value = np.zeros_like(codes)
+        for i, bit in enumerate(quality.bits):  # listed bits, least significant first
+            value |= ((codes >> bit) & 1) << i
     return np.isin(value, quality.good) & (codes != _QUALITY_FILL)
 
 
@@ -382,6 +420,9 @@ def _read_tile(paths: dict[str, str], product: Product, tile: str, bounds, bound
     first = next(iter(paths.values()))
     with _open(first) as src:
         crs, full = src.crs, src.transform
+        if crs is None and bounds is not None:
+            raise CropcastError(f"{first}: has no CRS, so a region cannot be placed on it; "
+                                "set one (gdal_edit.py -a_srs) or read without bounds")
         window = Window(0, 0, src.width, src.height)
         if bounds is not None:
             window = _window(transform_bounds(bounds_crs, crs, *bounds, densify_pts=21), src)
@@ -419,8 +460,10 @@ def _window(bounds: tuple[float, float, float, float], src) -> Window | None:
         raise CropcastError(f"{src.name}: rotated rasters are not supported; warp it north-up "
                             "first (gdalwarp)")
     west, south, east, north = bounds
-    col0, col1 = int(np.floor((west - t.c) / t.a)), int(np.ceil((east - t.c) / t.a))
-    row0, row1 = int(np.floor((north - t.f) / t.e)), int(np.ceil((south - t.f) / t.e))
+    cols = sorted(((west - t.c) / t.a, (east - t.c) / t.a))
+    rows = sorted(((north - t.f) / t.e, (south - t.f) / t.e))  # north-up or south-up
+    col0, col1 = int(np.floor(cols[0])), int(np.ceil(cols[1]))
+    row0, row1 = int(np.floor(rows[0])), int(np.ceil(rows[1]))
     col0, row0 = max(col0, 0), max(row0, 0)
     col1, row1 = min(col1, src.width), min(row1, src.height)
     if col1 <= col0 or row1 <= row0:

@@ -48,7 +48,8 @@ class QualityLayer(Layer):
     good : list of int
         Values counted as good, after ``bits`` are extracted.
     bits : list of int, optional
-        Bit positions to extract first (e.g. ``[0, 1]`` for a 2-bit cloud state).
+        Bit positions to extract first, least significant first (e.g. ``[0, 1]`` for a
+        2-bit cloud state); they need not be contiguous.
     """
 
     good: tuple[int, ...] = (0,)
@@ -88,6 +89,15 @@ class Product:
     lag_days: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.lag_days, int) or self.lag_days < 0:
+            raise CropcastError(f"product {self.name}: lag_days must be an integer >= 0 (days "
+                                f"after the window's end before a composite is available); "
+                                f"got {self.lag_days!r}")
+        if self.quality is not None and self.quality.fill is not None and (
+                self.quality.fill in self.quality.good):
+            raise CropcastError(f"product {self.name}: the quality fill {self.quality.fill} is "
+                                f"also a good value {list(self.quality.good)}; set quality.fill "
+                                "to the value the file uses for 'no data'")
         if not isinstance(self.window_days, int) or self.window_days < 1:
             raise CropcastError(f"product {self.name}: window_days must be an integer >= 1 "
                                 f"(16 for MOD13Q1, 8 for MOD09Q1, 1 for single scenes); got "
@@ -130,10 +140,8 @@ PRESETS: dict[str, Product] = {
     ),
     "MOD09Q1": Product(
         name="MOD09Q1", window_days=8,
-        layers={"red": Layer("sur_refl_b01_b02", band=1, scale=0.0001, offset=0.0,
-                             fill=-28672),
-                "nir": Layer("sur_refl_b01_b02", band=2, scale=0.0001, offset=0.0,
-                             fill=-28672)},
+        layers={"red": Layer("sur_refl_b01", scale=0.0001, offset=0.0, fill=-28672),
+                "nir": Layer("sur_refl_b02", scale=0.0001, offset=0.0, fill=-28672)},
         quality=QualityLayer("sur_refl_state_250m", fill=65535, good=(0,), bits=(0, 1)),
         indices=("NDVI", "EVI2"), bands={"R": "red", "N": "nir"},
     ),

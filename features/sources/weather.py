@@ -22,11 +22,15 @@ from features.errors import CropcastError
 
 __all__ = ["GRIDMET", "WeatherSource", "region_daily"]
 
-# units as files write them -> (target, function to convert)
-_TEMPERATURE = {"K": lambda v: v - 273.15, "degC": lambda v: v, "C": lambda v: v,
-                "degF": lambda v: (v - 32) * 5 / 9, "degrees_C": lambda v: v}
+# units as files write them -> function to degrees C / mm
+_CELSIUS = ("degC", "C", "degrees_C", "degrees C", "degree_Celsius", "degrees_Celsius",
+            "Celsius", "deg C", "celsius")
+_TEMPERATURE = {"K": lambda v: v - 273.15, "kelvin": lambda v: v - 273.15,
+                "Kelvin": lambda v: v - 273.15, "degF": lambda v: (v - 32) * 5 / 9,
+                "F": lambda v: (v - 32) * 5 / 9, **dict.fromkeys(_CELSIUS, lambda v: v)}
 _PRECIPITATION = {"mm": lambda v: v, "kg m-2": lambda v: v, "kg/m2": lambda v: v,
-                  "mm/day": lambda v: v, "m": lambda v: v * 1000.0}
+                  "kg m**-2": lambda v: v, "mm/day": lambda v: v, "mm day-1": lambda v: v,
+                  "mm/d": lambda v: v, "m": lambda v: v * 1000.0}
 _KIND = {"tmax": _TEMPERATURE, "tmin": _TEMPERATURE, "pr": _PRECIPITATION}
 
 GRIDMET = {
@@ -68,26 +72,36 @@ class WeatherSource:
         """Seasons for which every variable's file exists."""
         folder = Path(self.folder)
         found = None
-        for pattern in self.files.values():
+        for name, pattern in self.files.items():
+            if pattern.count("{year}") != 1:
+                raise CropcastError(f"weather files.{name}={pattern!r} must contain {{year}} "
+                                    "once, e.g. tmmx_{year}.nc")
             prefix, suffix = pattern.split("{year}")
             years = {int(p.name[len(prefix): len(p.name) - len(suffix)])
                      for p in folder.glob(pattern.replace("{year}", "[0-9][0-9][0-9][0-9]"))}
             found = years if found is None else found & years
         return sorted(found or [])
 
-    def load_year(self, year: int) -> xr.Dataset:
-        """``tmax``, ``tmin`` (degC) and ``pr`` (mm) on dims ``(time, lat, lon)``."""
+    def load_year(self, year: int,
+                  bounds: tuple[float, float, float, float] | None = None) -> xr.Dataset:
+        """``tmax``, ``tmin`` (degC) and ``pr`` (mm), one step a day, dims
+        ``(time, lat, lon)``; only the cells within lon/lat ``bounds`` when given."""
         arrays = {}
         for name, pattern in self.files.items():
             if name not in _KIND:
                 raise CropcastError(f"weather variable {name!r} is not one of "
                                     f"{sorted(_KIND)}")
             path = Path(self.folder) / pattern.format(year=year)
-            arrays[name] = self._read(path, name)
-        merged = xr.Dataset(arrays)
-        return merged
+            arrays[name] = self._read(path, name, bounds)
+        try:
+            xr.align(*arrays.values(), join="exact")
+        except ValueError as error:
+            raise CropcastError(f"{self.folder}: the {year} weather files do not share days "
+                                f"and grid ({error}); they must cover the same cells and "
+                                "days") from None
+        return xr.Dataset(arrays)
 
-    def _read(self, path: Path, name: str) -> xr.DataArray:
+    def _read(self, path: Path, name: str, bounds=None) -> xr.DataArray:
         if not path.is_file():
             raise CropcastError(f"{path}: no such file (weather {name} for that year); check "
                                 "the folder and the file pattern")
@@ -116,11 +130,37 @@ class WeatherSource:
             if convert is None:
                 raise CropcastError(f"{path}: unknown units {expected!r} for {name}; known: "
                                     f"{sorted(_KIND[name])}")
-            data = convert(data.transpose(*dims).astype(np.float32).load())
+            data = _geographic(data.transpose(*dims), path, self.lat_dim, self.lon_dim)
+            if bounds is not None:
+                west, south, east, north = bounds
+                lat, lon = data[self.lat_dim], data[self.lon_dim]
+                data = data.isel({self.lat_dim: ((lat >= south) & (lat <= north)).values,
+                                  self.lon_dim: ((lon >= west) & (lon <= east)).values})
+            data = convert(data.astype(np.float32).load())
         times = data[self.time_dim].values
-        dates = pd.to_datetime([str(t)[:10] for t in times])  # any calendar, incl. noleap
+        try:
+            dates = pd.to_datetime([str(t)[:10] for t in times])  # incl. noleap calendars
+        except (ValueError, pd.errors.ParserError):
+            raise CropcastError(f"{path}: its calendar gives dates like {str(times[0])[:10]!r}"
+                                " that are not calendar days (a 360-day calendar?); convert "
+                                "it to a standard or 365-day calendar first") from None
+        if dates.has_duplicates or (len(dates) > 1 and (np.diff(dates.values)
+                                                        != np.timedelta64(1, "D")).any()):
+            raise CropcastError(f"{path}: {name} is not one step per day (hourly ERA5?); "
+                                "aggregate it to daily max/min/sum first")
         data = data.rename({self.time_dim: "time", self.lat_dim: "lat", self.lon_dim: "lon"})
         return data.assign_coords(time=dates).rename(name)
+
+
+def _geographic(data: xr.DataArray, path: Path, lat_dim: str, lon_dim: str) -> xr.DataArray:
+    """Check the grid is in degrees; wrap 0..360 longitudes to -180..180."""
+    lat, lon = data[lat_dim].values, data[lon_dim].values
+    if np.abs(lat).max() > 90 or np.abs(lon).max() > 360:
+        raise CropcastError(f"{path}: {lat_dim}/{lon_dim} are not degrees (a projected grid "
+                            "such as Daymet's x/y?); reproject it to a lon/lat grid first")
+    if lon.max() > 180:
+        data = data.assign_coords({lon_dim: ((lon + 180) % 360) - 180}).sortby(lon_dim)
+    return data
 
 
 def region_daily(weather: xr.Dataset, regions: gpd.GeoDataFrame,
@@ -148,8 +188,20 @@ def region_daily(weather: xr.Dataset, regions: gpd.GeoDataFrame,
     if lat.size < 2 or lon.size < 2:
         raise CropcastError("the weather grid needs at least 2 cells along lat and lon")
     dlat, dlon = float(lat[1] - lat[0]), float(lon[1] - lon[0])
-    transform = Affine(dlon, 0, lon[0] - dlon / 2, 0, dlat, lat[0] - dlat / 2)
     shapes = regions.to_crs("EPSG:4326")
+    west, south, east, north = shapes.total_bounds
+    grid_lat = sorted((lat[0] - dlat / 2, lat[-1] + dlat / 2))
+    grid_lon = (lon[0] - dlon / 2, lon[-1] + dlon / 2)
+    outside = ((shapes.geometry.representative_point().x < grid_lon[0])
+               | (shapes.geometry.representative_point().x > grid_lon[1])
+               | (shapes.geometry.representative_point().y < grid_lat[0])
+               | (shapes.geometry.representative_point().y > grid_lat[1]))
+    if outside.any():
+        raise CropcastError(f"regions {shapes.loc[outside, 'region_id'].head(5).tolist()} lie "
+                            f"outside the weather grid (lon {grid_lon[0]:.2f}..{grid_lon[1]:.2f},"
+                            f" lat {grid_lat[0]:.2f}..{grid_lat[1]:.2f}); use weather that "
+                            "covers them")
+    transform = Affine(dlon, 0, lon[0] - dlon / 2, 0, dlat, lat[0] - dlat / 2)
     label = rasterize(((g, i + 1) for i, g in enumerate(shapes.geometry)),
                       out_shape=(lat.size, lon.size), transform=transform, dtype="int32") - 1
     cell_weight = np.ones(label.shape) if weights is None else np.nan_to_num(weights) + 1e-3
@@ -174,9 +226,13 @@ def region_daily(weather: xr.Dataset, regions: gpd.GeoDataFrame,
     frames = []
     for name in weather.data_vars:
         values = weather[name].values.reshape(weather.sizes["time"], -1)
-        frames.append(pd.DataFrame(np.nan_to_num(values) @ matrix.T, columns=
-                                   shapes["region_id"].tolist(),
-                                   index=weather["time"].values).stack().rename(name))
+        finite = np.isfinite(values)
+        # Average over the cells that have a value that day: a missing cell is not 0.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            daily = (np.where(finite, values, 0.0) @ matrix.T) / (finite @ matrix.T)
+        frames.append(pd.DataFrame(daily, columns=shapes["region_id"].tolist(),
+                                   index=weather["time"].values).stack(
+                                       future_stack=True).rename(name))
     out = pd.concat(frames, axis=1).reset_index()
     out.columns = ["date", "region_id", *weather.data_vars]
     return out[["region_id", "date", *weather.data_vars]].sort_values(

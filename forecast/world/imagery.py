@@ -28,7 +28,7 @@ SCALE = 0.0001
 # product -> (window length in days, collection, file layers)
 PRODUCTS = {
     "MOD13Q1": (16, "061", ("250m_16_days_NDVI", "250m_16_days_pixel_reliability")),
-    "MOD09Q1": (8, "061", ("sur_refl_b01_b02", "sur_refl_state_250m")),
+    "MOD09Q1": (8, "061", ("sur_refl_b01", "sur_refl_b02", "sur_refl_state_250m")),
 }
 _CLOUD_SCALE_M = 40_000.0
 
@@ -178,11 +178,11 @@ def write_season_imagery(folder: Path, year: int, canopy: np.ndarray, fractions:
         bands[1, layout.valid] = np.clip(np.round(nir / SCALE), -100, 16000)
         state = np.full(shape[0] * shape[1], STATE_FILL, dtype=np.uint16)
         state[layout.valid] = np.where(cloudy, 1, np.where(marginal, 2, 0))
-        tags = {"long_name": "Surface reflectance, band 1 (red) and band 2 (NIR)",
-                "valid_range": "-100, 16000"}
-        entries += _tiles_out(out, "MOD09Q1", year, doy, "sur_refl_b01_b02",
-                              bands.reshape(2, *shape), layout, REFLECTANCE_FILL, SCALE,
-                              ("sur_refl_b01", "sur_refl_b02"), tags)
+        for k, (layer, name) in enumerate((("sur_refl_b01", "red"), ("sur_refl_b02", "NIR"))):
+            tags = {"long_name": f"Surface reflectance, band {k + 1} ({name})",
+                    "valid_range": "-100, 16000"}
+            entries += _tiles_out(out, "MOD09Q1", year, doy, layer, bands[k].reshape(shape),
+                                  layout, REFLECTANCE_FILL, SCALE, (layer,), tags)
         tags = {"long_name": "Surface reflectance 250m state flags",
                 "flags": "bits 0-1 cloud state: 0 clear, 1 cloudy, 2 mixed; bit 2 cloud shadow"}
         entries += _tiles_out(out, "MOD09Q1", year, doy, "sur_refl_state_250m",

@@ -12,7 +12,7 @@ __all__ = ["GENERATOR_VERSION", "STATE_FIPS", "WorldSpec"]
 
 # Bump when the generator's output changes for the same settings: worlds made by another
 # version then land in a new folder instead of being reused.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # USPS code -> (state FIPS, NASS upper-case name) for the 50 states and DC.
 STATE_FIPS: dict[str, tuple[str, str]] = {

@@ -1,12 +1,13 @@
 """Imagery: three catalog routes agree, indices from bands, QA masks, windowed reads."""
 
 import datetime as dt
+import json
 import shutil
 
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import from_origin
+from rasterio.transform import Affine, from_origin
 
 from features.errors import CropcastError
 from features.sources.imagery import (
@@ -291,3 +292,106 @@ def test_bounds_need_their_crs(imagery):
     catalog = folder_catalog(imagery, PRESETS["MOD13Q1"])
     with pytest.raises(CropcastError, match=r"bounds_crs is required"):
         read_scenes(catalog, PRESETS["MOD13Q1"], catalog["date"].iloc[0], bounds=(0, 0, 1, 1))
+
+
+# ---- review cases ------------------------------------------------------------------------
+
+def test_stac_child_catalogs_keep_each_items_own_folder(tmp_path):
+    folder = tmp_path / "col" / "item1"
+    folder.mkdir(parents=True)
+    for layer, nodata, dtype in (("B04", -9999, "int16"), ("B08", -9999, "int16"),
+                                 ("QA", 255, "uint8")):
+        _tif(folder / f"item1_{layer}.tif", [[100]], nodata=nodata, dtype=dtype)
+    item = {"type": "Feature", "id": "item1", "collection": "S",
+            "properties": {"datetime": "2020-07-01T10:00:00Z"},
+            "assets": {k: {"href": f"./item1_{k}.tif"} for k in ("B04", "B08", "QA")}}
+    (folder / "item1.json").write_text(json.dumps(item))
+    (tmp_path / "col" / "collection.json").write_text(json.dumps(
+        {"type": "Collection", "links": [{"rel": "item", "href": "./item1/item1.json"}]}))
+    (tmp_path / "catalog.json").write_text(json.dumps(
+        {"type": "Catalog", "links": [{"rel": "child", "href": "./col/collection.json"}]}))
+    catalog = stac_catalog(tmp_path / "catalog.json", BANDS)
+    assert catalog["path"].str.endswith(("col/item1/item1_B04.tif", "col/item1/item1_B08.tif",
+                                         "col/item1/item1_QA.tif")).all()
+    assert read_scenes(catalog, BANDS, dt.date(2020, 7, 1))[0].values["red"][0, 0] == \
+        pytest.approx(0.01)
+
+
+def test_stac_tiles_from_ids_and_extension_properties():
+    from features.sources.imagery import _stac_tile
+
+    assert _stac_tile({"id": "HLS.L30.T15TVG.2020183T165850.v2.0"}) == "T15TVG"
+    assert _stac_tile({"id": "x", "properties": {"s2:mgrs_tile": "15TVG"}}) == "T15TVG"
+    assert _stac_tile({"id": "x", "properties": {"modis:horizontal-tile": 10,
+                                                 "modis:vertical-tile": 4}}) == "h10v04"
+
+
+def test_stac_window_must_match_the_product(imagery, tmp_path):
+    text = (imagery / "stac_items.json").read_text()
+    wrong = Product("MOD13Q1", 8, PRESETS["MOD13Q1"].layers, PRESETS["MOD13Q1"].quality)
+    (tmp_path / "items.json").write_text(text)
+    with pytest.raises(CropcastError, match=r"has window_days=8; fix window_days"):
+        stac_catalog(tmp_path / "items.json", wrong)
+
+
+def test_folder_route_keeps_products_apart(tmp_path):
+    product = Product("MOD13Q1", 16, {"NDVI": Layer("NDVI", scale=1e-4, fill=-3000)})
+    for name in ("MOD13Q1.A2019193.h10v04.061.NDVI.tif", "MYD13Q1.A2019201.h10v04.061.NDVI.tif"):
+        _tif(tmp_path / name, [[1]], nodata=-3000)
+    assert folder_catalog(tmp_path, product)["date"].tolist() == [dt.date(2019, 7, 12)]
+
+
+def test_appeears_and_nasa_mod09q1_names(tmp_path):
+    for layer, nodata, dtype in (("sur_refl_b01", -28672, "int16"),
+                                 ("sur_refl_b02", -28672, "int16"),
+                                 ("sur_refl_state_250m", 65535, "uint16")):
+        _tif(tmp_path / f"MOD09Q1.061_{layer}_doy2019193_aid0001.tif", [[800, 0]],
+             nodata=nodata, dtype=dtype)
+    catalog = folder_catalog(tmp_path, PRESETS["MOD09Q1"])
+    assert set(catalog["date"]) == {dt.date(2019, 7, 12)}
+    assert set(catalog["obs_date"]) == {dt.date(2019, 7, 19)}
+
+
+def test_quality_bits_need_not_be_contiguous(tmp_path):
+    product = Product("S", 1, {"red": Layer("B04", scale=1.0, fill=-9999)},
+                      QualityLayer("QA", fill=255, good=(0,), bits=(0, 2)))
+    folder = tmp_path / "s"
+    folder.mkdir()
+    _tif(folder / "S_2020-07-01_B04.tif", [[1, 1, 1]], nodata=-9999)
+    _tif(folder / "S_2020-07-01_QA.tif", [[2, 4, 1]], nodata=255, dtype="uint8")
+    scene = read_scenes(folder_catalog(folder, product), product, dt.date(2020, 7, 1))[0]
+    np.testing.assert_array_equal(scene.good, [[True, False, False]])  # bit 1 is ignored
+
+
+def test_products_refuse_look_ahead_and_contradictions():
+    with pytest.raises(CropcastError, match=r"lag_days must be an integer >= 0"):
+        Product("S", 1, {"red": Layer("B04")}, lag_days=-10)
+    with pytest.raises(CropcastError, match=r"the quality fill 0 is also a good value"):
+        Product("S", 1, {"red": Layer("B04")}, QualityLayer("QA", fill=0, good=(0,)))
+
+
+def test_south_up_rasters_and_missing_crs(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    values = np.arange(12).reshape(3, 4)
+    with rasterio.open(folder / "S_2020-07-01_B04.tif", "w", driver="GTiff", width=4, height=3,
+                       count=1, dtype="int16", crs="EPSG:5070", nodata=-9999,
+                       transform=Affine(100, 0, 0, 0, 100, 0)) as dst:  # south-up
+        dst.write(values.astype("int16"), 1)
+    product = Product("S", 1, {"red": Layer("B04", scale=1.0)})
+    catalog = folder_catalog(folder, product)
+    scene = read_scenes(catalog, product, dt.date(2020, 7, 1), bounds=(50, 50, 250, 150),
+                        bounds_crs="EPSG:5070")[0]
+    np.testing.assert_array_equal(scene.values["red"], values[0:2, 0:3])
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    _tif(bare / "S_2020-07-01_B04.tif", values, nodata=-9999, crs=None)
+    with pytest.raises(CropcastError, match=r"has no CRS, so a region cannot be placed"):
+        read_scenes(folder_catalog(bare, product), product, dt.date(2020, 7, 1),
+                    bounds=(0, 0, 1, 1), bounds_crs="EPSG:5070")
+
+
+def test_day_of_year_out_of_range(tmp_path):
+    _tif(tmp_path / "MOD13Q1.A2019400.h10v04.061.250m_16_days_NDVI.tif", [[1]], nodata=-3000)
+    with pytest.raises(CropcastError, match=r"matches no file name"):
+        folder_catalog(tmp_path, PRESETS["MOD13Q1"], date_pattern="modis")

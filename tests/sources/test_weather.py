@@ -134,3 +134,75 @@ def test_cropland_weights_from_the_crop_mask_on_the_weather_grid(tiny_world):
         columns={"GEOID": "region_id"})
     daily = region_daily(weather, counties, corn)
     assert daily["region_id"].nunique() == 99 and daily[["tmax", "pr"]].notna().all().all()
+
+
+# ---- review cases ------------------------------------------------------------------------
+
+def _grid_ds(values, lat=(42.0, 41.0), lon=(-94.0, -93.0)):
+    days = values.shape[0]
+    return xr.Dataset({"tmax": (("time", "lat", "lon"), values.astype(np.float32))},
+                      coords={"time": pd.date_range("2019-07-01", periods=days),
+                              "lat": list(lat), "lon": list(lon)})
+
+
+def test_a_missing_cell_is_left_out_not_counted_as_zero():
+    values = np.full((1, 2, 2), 30.0)
+    values[0, 0, 0] = np.nan
+    region = gpd.GeoDataFrame({"region_id": ["R"]}, geometry=[box(-94.5, 40.5, -92.5, 42.5)],
+                              crs="EPSG:4326")
+    assert region_daily(_grid_ds(values), region)["tmax"].tolist() == [30.0]
+
+
+def test_regions_off_the_grid_are_refused():
+    florida = gpd.GeoDataFrame({"region_id": ["12086"]}, geometry=[box(-80.5, 25.5, -80.3, 25.7)],
+                               crs="EPSG:4326")
+    with pytest.raises(CropcastError, match=r"regions \['12086'\] lie outside the weather grid"):
+        region_daily(_grid_ds(np.zeros((1, 2, 2))), florida)
+
+
+def _one(tmp_path, name, values, units, time_units="days since 2019-01-01", calendar=None,
+         lon=(-94.0, -93.0), lat=(41.0, 40.0)):
+    ds = xr.Dataset({"v": (("day", "lat", "lon"), values, {"units": units})},
+                    coords={"day": np.arange(values.shape[0], dtype=float), "lat": list(lat),
+                            "lon": list(lon)})
+    ds["day"].attrs = {"units": time_units, **({"calendar": calendar} if calendar else {})}
+    ds.to_netcdf(tmp_path / name)
+
+
+def _source(tmp_path, units="K", **kw):
+    return WeatherSource(str(tmp_path), files={"tmax": "t_{year}.nc"}, variables={"tmax": "v"},
+                         units={"tmax": units}, **kw)
+
+
+def test_longitudes_0_360_are_wrapped(tmp_path):
+    _one(tmp_path, "t_2019.nc", np.full((2, 2, 2), 300.0), "K", lon=(266.0, 267.0))
+    weather = _source(tmp_path).load_year(2019)
+    assert weather["lon"].values.tolist() == [-94.0, -93.0]
+
+
+def test_projected_grids_hourly_data_and_360_day_calendars_are_refused(tmp_path):
+    _one(tmp_path, "t_2019.nc", np.full((2, 2, 2), 300.0), "K", lon=(500000.0, 501000.0))
+    with pytest.raises(CropcastError, match=r"are not degrees"):
+        _source(tmp_path).load_year(2019)
+    _one(tmp_path, "t_2018.nc", np.full((4, 2, 2), 300.0), "K", time_units="hours since 2018-01-01")
+    with pytest.raises(CropcastError, match=r"is not one step per day \(hourly ERA5\?\)"):
+        _source(tmp_path).load_year(2018)
+    _one(tmp_path, "t_2017.nc", np.full((62, 2, 2), 300.0), "K", calendar="360_day")
+    with pytest.raises(CropcastError, match=r"not calendar days \(a 360-day calendar\?\)"):
+        _source(tmp_path).load_year(2017)
+
+
+def test_daymet_style_units_are_understood(tmp_path):
+    _one(tmp_path, "t_2019.nc", np.full((2, 2, 2), 25.0), "degrees C")
+    assert float(_source(tmp_path, units="degrees C").load_year(2019)["tmax"].mean()) == 25.0
+
+
+def test_variables_must_share_days_and_grid(tmp_path):
+    _one(tmp_path, "t_2019.nc", np.full((3, 2, 2), 300.0), "K")
+    _one(tmp_path, "p_2019.nc", np.full((2, 2, 2), 1.0), "mm")
+    source = WeatherSource(str(tmp_path), files={"tmax": "t_{year}.nc", "pr": "p_{year}.nc"},
+                           variables={"tmax": "v", "pr": "v"}, units={"tmax": "K", "pr": "mm"})
+    with pytest.raises(CropcastError, match=r"do not share days and grid"):
+        source.load_year(2019)
+    with pytest.raises(CropcastError, match=r"must contain \{year\} once"):
+        WeatherSource(str(tmp_path), files={"tmax": "t.nc"}).years()

@@ -38,7 +38,8 @@ def test_every_raster_opens_with_the_promised_crs_dtype_nodata_and_scale(tiny_wo
     expected = {  # layer -> (dtype, nodata, scale, bands)
         "250m_16_days_NDVI": ("int16", -3000, 0.0001, 1),
         "250m_16_days_pixel_reliability": ("int8", -1, 1.0, 1),
-        "sur_refl_b01_b02": ("int16", -28672, 0.0001, 2),
+        "sur_refl_b01": ("int16", -28672, 0.0001, 1),
+        "sur_refl_b02": ("int16", -28672, 0.0001, 1),
         "sur_refl_state_250m": ("uint16", 65535, 1.0, 1),
     }
     sinusoidal = CRS.from_proj4(MODIS_SINUSOIDAL)
@@ -186,12 +187,14 @@ def test_imagery_follows_modis_conventions(tiny_world):
     valid = values[values != -3000]
     assert valid.min() >= -2000 and valid.max() <= 10000
 
-    reflectance = [f for f in entries if f["layer"] == "sur_refl_b01_b02"][0]
+    reflectance = [f for f in entries if f["layer"] == "sur_refl_b01"][0]
     with rasterio.open(tiny_world.root / reflectance["path"]) as src:
-        assert src.count == 2 and src.descriptions == ("sur_refl_b01", "sur_refl_b02")
-        assert src.nodata == -28672 and src.scales == (0.0001, 0.0001)
-        red, nir = src.read().astype(float)
-    state_path = tiny_world.root / reflectance["path"].replace("sur_refl_b01_b02",
+        assert src.count == 1 and src.descriptions == ("sur_refl_b01",)
+        assert src.nodata == -28672 and src.scales == (0.0001,)
+        red = src.read(1).astype(float)
+    with rasterio.open(tiny_world.root / reflectance["path"].replace("b01", "b02")) as src:
+        nir = src.read(1).astype(float)
+    state_path = tiny_world.root / reflectance["path"].replace("sur_refl_b01",
                                                                 "sur_refl_state_250m")
     with rasterio.open(state_path) as src:
         state = src.read(1)
