@@ -164,3 +164,66 @@ def test_bad_inputs_are_named(tmp_path):
     (tmp_path / "x.tif").write_bytes(b"nope")
     with pytest.raises(CropcastError, match=r"x\.tif: cannot be opened as a raster"):
         zonal_stats(_squares(), tmp_path / "x.tif")
+
+
+# ---- coverage rule and workers -----------------------------------------------------------
+
+def test_coverage_rule_equals_exactextract(tiny_world, counties, tmp_path):
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    path = _ndvi_tiles(tiny_world)[0]
+    ours = zonal_stats(counties, path, rule="coverage", cache_dir=tmp_path)
+    with rasterio.open(path) as src:
+        crs, raw, t = src.crs, src.read(1).astype(np.float64), src.transform
+    # exactextract applies the file's scale tag but then misses the -3000 fill in some
+    # zones (one of the traps): give it physical values with NaN for fill instead.
+    raw[raw == -3000] = np.nan
+    rows, cols = raw.shape
+    source = NumPyRasterSource(raw, t.c, t.f + rows * t.e, t.c + cols * t.a, t.f,
+                               srs_wkt=crs.to_wkt())
+    reference = exact_extract(source, counties.to_crs(crs), ["mean", "count"],
+                              output="pandas", include_cols=["region_id"])
+    merged = ours.merge(reference, on="region_id", suffixes=("", "_ee"))
+    covered = merged["count_ee"] > 0
+    assert covered.sum() > 40
+    np.testing.assert_allclose(merged.loc[covered, "mean"],
+                               merged.loc[covered, "mean_ee"] * 1e-4, rtol=1e-9)
+    np.testing.assert_allclose(merged.loc[covered, "count"], merged.loc[covered, "count_ee"],
+                               rtol=1e-9)
+    assert merged.loc[covered, "p50"].isna().all()  # percentiles: centre rule only
+
+
+def test_a_region_smaller_than_a_pixel_gets_a_value_under_the_coverage_rule():
+    regions = pd.concat([_squares(), gpd.GeoDataFrame(
+        {"region_id": ["tiny"]}, geometry=[box(0.1, 0.1, 0.3, 0.3)], crs="EPSG:5070")])
+    raster = np.arange(16, dtype=np.int16).reshape(4, 4)
+    out = zonal_stats(regions, raster, nodata=None, rule="coverage", **GRID)
+    tiny = out.set_index("region_id").loc["tiny"]
+    assert tiny["mean"] == 12.0 and tiny["count"] == pytest.approx(0.04)  # pixel (3, 0)
+    assert tiny["reason"] == ""
+    west = out.set_index("region_id").loc["W"]
+    assert west["mean"] == pytest.approx(np.mean(raster[:, :2]))
+
+
+def test_workers_give_the_same_answer(tiny_world, counties, monkeypatch):
+    monkeypatch.setattr(zonal, "_STRIP_ROWS", 9)
+    path = _ndvi_tiles(tiny_world)[-1]
+    one = zonal_stats(counties, path, workers=1)
+    two = zonal_stats(counties, path, workers=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=False, rtol=1e-12)
+    np.testing.assert_array_equal(one["p50"], two["p50"])
+
+
+def test_labels_reused_across_dates_must_fit_the_grid(tiny_world, counties):
+    from features.cropmask import TargetGrid
+    from features.zonal import region_labels
+
+    first, second = _ndvi_tiles(tiny_world)[:2]
+    with rasterio.open(first) as src:
+        labels = region_labels(counties, TargetGrid(src.crs, src.transform, src.shape))
+    pd.testing.assert_frame_equal(zonal_stats(counties, first, labels=labels),
+                                  zonal_stats(counties, first))
+    with pytest.raises(CropcastError, match=r"labels are for a .* grid .* build them with "
+                                            r"region_labels for this grid"):
+        zonal_stats(counties, second, labels=labels)

@@ -273,7 +273,7 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
                 offset: float | None = None, valid_range: tuple[float, float] | None = None,
                 good: np.ndarray | None = None, weights: np.ndarray | None = None,
                 rule: str = "centre", engine: str = "cropcast", workers: int = 1,
-                cache_dir: str | Path | None = None,
+                cache_dir: str | Path | None = None, labels: Labels | None = None,
                 accumulate_only: bool = False) -> pd.DataFrame | Accumulator:
     """Statistics of a raster over regions, as a tidy DataFrame.
 
@@ -310,6 +310,9 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
         Threads over row strips.
     cache_dir : path, optional
         Folder of the label cache.
+    labels : Labels, optional
+        Labels from :func:`features.zonal.region_labels` for this grid, to reuse across
+        dates (skips reprojecting and hashing the regions on every call).
     accumulate_only : bool
         Return the :class:`Accumulator` (to combine tiles) instead of the table.
 
@@ -334,7 +337,7 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
         inputs = _Inputs(raster, band, raster.dtype, nodata, 1.0 if scale is None else scale,
                          0.0 if offset is None else offset, good, weights)
         return _run(regions, inputs, TargetGrid(crs, transform, raster.shape), valid_range,
-                    rule, engine, workers, cache_dir, accumulate_only)
+                    rule, engine, workers, cache_dir, labels, accumulate_only)
     try:
         src = rasterio.open(raster)
     except rasterio.errors.RasterioIOError as error:
@@ -347,18 +350,23 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
                          src.scales[band - 1] if scale is None else scale,
                          src.offsets[band - 1] if offset is None else offset, good, weights)
         return _run(regions, inputs, TargetGrid(src.crs, src.transform, src.shape),
-                    valid_range, rule, engine, workers, cache_dir, accumulate_only)
+                    valid_range, rule, engine, workers, cache_dir, labels, accumulate_only)
 
 
 def _run(regions, inputs: _Inputs, grid: TargetGrid, valid_range, rule, engine, workers,
-         cache_dir, accumulate_only):
+         cache_dir, labels, accumulate_only):
     for name, array in (("good", inputs.good), ("weights", inputs.weights)):
         if array is not None and array.shape != tuple(grid.shape):
             raise CropcastError(f"{name} has shape {array.shape}; the raster is "
                                 f"{tuple(grid.shape)}")
     if engine == "rasterstats":
         return _rasterstats(regions, inputs, grid)
-    labels = region_labels(regions, grid, rule, cache_dir)
+    if labels is None:
+        labels = region_labels(regions, grid, rule, cache_dir)
+    elif labels.raster.shape != tuple(grid.shape) or labels.rule != rule:
+        raise CropcastError(f"labels are for a {labels.raster.shape} grid under the "
+                            f"{labels.rule!r} rule; the raster is {tuple(grid.shape)} under "
+                            f"{rule!r}: build them with region_labels for this grid")
     acc = _accumulator(labels, inputs, valid_range, rule)
     starts = range(0, grid.shape[0], _STRIP_ROWS)
     slices = [slice(s, min(s + _STRIP_ROWS, grid.shape[0])) for s in starts]
