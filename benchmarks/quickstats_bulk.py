@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -25,17 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from peak_memory import peak_mb
 
-API_KEYS = [
-    "source_desc", "sector_desc", "group_desc", "commodity_desc", "class_desc",
-    "prodn_practice_desc", "util_practice_desc", "statisticcat_desc", "unit_desc",
-    "short_desc", "domain_desc", "domaincat_desc", "agg_level_desc", "state_ansi",
-    "state_fips_code", "state_alpha", "state_name", "asd_code", "asd_desc", "county_ansi",
-    "county_code", "county_name", "region_desc", "zip_5", "watershed_code", "watershed_desc",
-    "congr_district_code", "country_code", "country_name", "location_desc", "year",
-    "freq_desc", "begin_code", "end_code", "reference_period_desc", "week_ending",
-    "load_time", "Value", "CV (%)",
-]
+from features.sources.quickstats import API_COLUMNS
+
+API_KEYS = list(API_COLUMNS)
 CORN_SERIES = ["CORN, GRAIN - YIELD, MEASURED IN BU / ACRE", "CORN, GRAIN - ACRES HARVESTED"]
 OTHER_SERIES = ["WHEAT - ACRES PLANTED", "HAY - PRODUCTION, MEASURED IN TONS",
                 "SOYBEANS - YIELD, MEASURED IN BU / ACRE",
@@ -88,8 +81,8 @@ def _measure(mode: str, path: str) -> None:
     else:
         kept = len(pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False))
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mb": peak_mb, "kept": kept}))
+    peak = peak_mb()
+    print(json.dumps({"mode": mode, "seconds": seconds, "peak_mb": peak, "kept": kept}))
 
 
 def main() -> None:

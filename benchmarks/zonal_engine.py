@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from peak_memory import peak_mb
 
 LOWER48_EXCLUDED = {"02", "15", "60", "66", "69", "72", "78"}
 
@@ -128,20 +128,8 @@ def _measure(mode: str, path: str, cache: str) -> dict:
         with rasterio.Env(GDAL_NUM_THREADS=threads), rasterio.open(path) as src:
             src.read(1)
         out["seconds"] = time.perf_counter() - start
-    out["peak_mb"] = _peak_mb()
+    out["peak_mb"] = peak_mb()
     return out
-
-
-def _peak_mb() -> float:
-    """This process's peak resident memory. ru_maxrss survives exec (a child would report
-    its parent's peak), so read the kernel's per-address-space high-water mark instead."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(mode: str, path: Path, cache: Path) -> dict:

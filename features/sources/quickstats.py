@@ -34,6 +34,7 @@ import pandas as pd
 from features.errors import CropcastError
 
 __all__ = [
+    "API_COLUMNS",
     "CODES",
     "SERIES",
     "QuickStatsData",
@@ -62,6 +63,18 @@ SERIES: dict[str, dict[str, str]] = {
         "planted_acres": "SOYBEANS - ACRES PLANTED",
     },
 }
+
+# The 39 fields of an API record, in the API's order (the bulk file: upper case, CV_%).
+API_COLUMNS = (
+    "source_desc", "sector_desc", "group_desc", "commodity_desc", "class_desc",
+    "prodn_practice_desc", "util_practice_desc", "statisticcat_desc", "unit_desc",
+    "short_desc", "domain_desc", "domaincat_desc", "agg_level_desc", "state_ansi",
+    "state_fips_code", "state_alpha", "state_name", "asd_code", "asd_desc", "county_ansi",
+    "county_code", "county_name", "region_desc", "zip_5", "watershed_code", "watershed_desc",
+    "congr_district_code", "country_code", "country_name", "location_desc", "year",
+    "freq_desc", "begin_code", "end_code", "reference_period_desc", "week_ending",
+    "load_time", "Value", "CV (%)",
+)
 
 # Web-export display headers -> API names.
 _WEB_HEADERS = {
@@ -304,22 +317,26 @@ def _resolve_duplicates(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
         raise CropcastError(f"{row['_file']}, {row['_line']}: load_time "
                             f"{row['load_time']!r} is not a date and time; fix or remove it")
     repeated = repeated.assign(_stamp=stamp)
-    kept = []
-    for _, group in repeated.groupby(key, sort=False):
-        latest = group["_stamp"].max()
-        winners = group[group["_stamp"] == latest]
-        if group["_stamp"].isna().any() or len(winners) > 1:
-            first, second = group.iloc[0], group.iloc[1]
-            why = ("they have the same load_time" if group["_stamp"].notna().all() else
-                   "files without load_time cannot tell which is newer")
-            raise CropcastError(
-                f"conflicting duplicate records for {second['variable']} of "
-                f"{'/'.join(str(second[k]) for k in key if k != 'variable')}: "
-                f"{first['_file']}, {first['_line']} says {_shown(first)} but "
-                f"{second['_file']}, {second['_line']} says {_shown(second)}; keep one of "
-                f"them ({why})")
-        kept.append(winners.drop(columns="_stamp"))
-    return pd.concat([frame[~dup], *kept])
+    groups = [repeated[k] for k in key]
+    latest = repeated.groupby(groups, sort=False)["_stamp"].transform("max")
+    is_latest = repeated["_stamp"] == latest
+    undated = repeated["_stamp"].isna().groupby(groups, sort=False).transform("any")
+    winners = is_latest.groupby(groups, sort=False).transform("sum")
+    bad = undated | (winners > 1)
+    if bad.any():
+        first_bad = repeated[bad.to_numpy()].iloc[0]
+        same = (repeated[key] == first_bad[key]).all(axis=1).to_numpy()
+        group = repeated[same]
+        first, second = group.iloc[0], group.iloc[1]
+        why = ("they have the same load_time" if group["_stamp"].notna().all() else
+               "files without load_time cannot tell which is newer")
+        raise CropcastError(
+            f"conflicting duplicate records for {second['variable']} of "
+            f"{'/'.join(str(second[k]) for k in key if k != 'variable')}: "
+            f"{first['_file']}, {first['_line']} says {_shown(first)} but "
+            f"{second['_file']}, {second['_line']} says {_shown(second)}; keep one of "
+            f"them ({why})")
+    return pd.concat([frame[~dup], repeated[is_latest.to_numpy()].drop(columns="_stamp")])
 
 
 def _shown(row: pd.Series) -> str:

@@ -7,16 +7,9 @@ import gzip
 import json
 from pathlib import Path
 
-API_KEYS = [
-    "source_desc", "sector_desc", "group_desc", "commodity_desc", "class_desc",
-    "prodn_practice_desc", "util_practice_desc", "statisticcat_desc", "unit_desc",
-    "short_desc", "domain_desc", "domaincat_desc", "agg_level_desc", "state_ansi",
-    "state_fips_code", "state_alpha", "state_name", "asd_code", "asd_desc", "county_ansi",
-    "county_code", "county_name", "region_desc", "zip_5", "watershed_code", "watershed_desc",
-    "congr_district_code", "country_code", "country_name", "location_desc", "year",
-    "freq_desc", "begin_code", "end_code", "reference_period_desc", "week_ending",
-    "load_time", "Value", "CV (%)",
-]
+from features.sources.quickstats import API_COLUMNS
+
+API_KEYS = list(API_COLUMNS)
 WEB_HEADER = ["Program", "Year", "Period", "Week Ending", "Geo Level", "State", "State ANSI",
               "Ag District", "Ag District Code", "County", "County ANSI", "Zip Code", "Region",
               "watershed_code", "Watershed", "Commodity", "Data Item", "Domain",
