@@ -58,7 +58,7 @@ def write_geotiff(path: Path, array: np.ndarray, grid: Grid, nodata: float,
     profile = {
         "driver": "GTiff", "height": grid.height, "width": grid.width, "count": bands.shape[0],
         "dtype": bands.dtype.name, "crs": grid.crs, "transform": grid.transform,
-        "nodata": nodata, "compress": "deflate", "predictor": 2, "zlevel": 6,
+        "nodata": nodata, "compress": "deflate", "predictor": 2, "zlevel": 1,
         "tiled": tiled, **({"blockxsize": 256, "blockysize": 256} if tiled else {}),
     }
     with rasterio.open(path, "w", **profile) as dst:

@@ -12,7 +12,7 @@ __all__ = ["GENERATOR_VERSION", "STATE_FIPS", "WorldSpec"]
 
 # Bump when the generator's output changes for the same settings: worlds made by another
 # version then land in a new folder instead of being reused.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 # USPS code -> (state FIPS, NASS upper-case name) for the 50 states and DC.
 STATE_FIPS: dict[str, tuple[str, str]] = {
@@ -85,7 +85,7 @@ class WorldSpec:
     ndvi_first_doy: int = 129
     ndvi_last_doy: int = 273
     reflectance_first_doy: int = 185
-    reflectance_last_doy: int = 217
+    reflectance_last_doy: int = 209
     heat_years: list[int] = field(default_factory=lambda: [2012])
     drought_years: list[int] = field(default_factory=lambda: [2012])
 
