@@ -217,13 +217,16 @@ def _run_strip(inputs: _Inputs, labels: Labels, acc: Accumulator, rows: slice,
     good = inputs.good[rows] if inputs.good is not None else np.zeros((1, 1), bool)
     weights = inputs.weights[rows] if inputs.weights is not None else np.zeros((1, 1))
     hist = acc.hist if acc.hist is not None else np.zeros((1, 1), np.int32)
-    fill = raw.dtype.type(inputs.fill) if inputs.fill is not None else raw.dtype.type(0)
+    # Compare in the raster's own type (the range is within it, see _accumulator), so the
+    # compiled kernel never converts every pixel.
+    low, high = acc.low, acc.high
+    as_raw = raw.dtype.type
+    fill = as_raw(inputs.fill) if inputs.fill is not None else as_raw(0)
     region = np.asarray(labels.raster[rows])
-    _accumulate(region, raw, fill, inputs.fill is not None, raw.dtype.type(acc.low)
-                if raw.dtype.kind in "iu" else acc.low, raw.dtype.type(acc.high)
-                if raw.dtype.kind in "iu" else acc.high, good, inputs.good is not None,
-                weights, inputs.weights is not None, inputs.scale, inputs.offset, acc.count,
-                acc.total, acc.squares, acc.wsum, acc.wvsum, hist, acc.hist is not None)
+    _accumulate(region, raw, fill, inputs.fill is not None, as_raw(low), as_raw(high),
+                good, inputs.good is not None, weights, inputs.weights is not None,
+                inputs.scale, inputs.offset, acc.count, acc.total, acc.squares, acc.wsum,
+                acc.wvsum, hist, acc.hist is not None)
     if acc.hist is None and acc.percentiles:
         valid = _valid(region, raw, inputs, acc, rows)
         physical = raw[valid].astype(np.float64) * inputs.scale + inputs.offset
@@ -397,10 +400,14 @@ def _accumulator(labels: Labels, inputs: _Inputs, valid_range, rule: str) -> Acc
     dtype = inputs.dtype
     if valid_range is not None:
         low, high = valid_range
-    elif dtype.kind in "iu":
-        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+        if not low <= high:
+            raise CropcastError(f"valid_range must be (low, high) with low <= high; got "
+                                f"{valid_range!r}")
     else:
         low, high = -np.inf, np.inf
+    if dtype.kind in "iu":  # integers: the range within the type, in whole numbers
+        info = np.iinfo(dtype)
+        low, high = int(max(np.ceil(low), info.min)), int(min(np.floor(high), info.max))
     acc = Accumulator(labels.region_ids, np.asarray(labels.pixels, dtype=np.float64).copy(),
                       float(inputs.scale), float(inputs.offset), low, high,
                       percentiles=rule == "centre")
