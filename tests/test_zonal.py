@@ -227,3 +227,14 @@ def test_labels_reused_across_dates_must_fit_the_grid(tiny_world, counties):
     with pytest.raises(CropcastError, match=r"labels are for a .* grid .* build them with "
                                             r"region_labels for this grid"):
         zonal_stats(counties, second, labels=labels)
+
+
+def test_overlapping_regions_each_get_their_pixels_under_the_coverage_rule():
+    regions = gpd.GeoDataFrame({"region_id": ["A", "B", "C"]},
+                               geometry=[box(0, 0, 2, 4), box(0, 0, 2, 4), box(0, 0, 2, 4)],
+                               crs="EPSG:5070")
+    raster = np.arange(16, dtype=np.int16).reshape(4, 4)
+    expected = np.mean(raster[:, :2])
+    coverage = zonal_stats(regions, raster, nodata=None, rule="coverage", **GRID)
+    assert coverage["mean"].tolist() == [expected] * 3
+    assert coverage["count"].tolist() == [8.0] * 3

@@ -3,7 +3,8 @@
 Two pixel rules:
 
 - ``centre``: a pixel belongs to the region holding its centre (the ``rasterstats``
-  default). One label raster.
+  default). One label raster, so regions must not overlap (counties do not); overlapping
+  regions need the coverage rule.
 - ``coverage``: a pixel belongs to every region it overlaps, weighted by the share of its
   area inside (exactextract's coverage fractions, computed by exactextract itself). Pixels
   fully inside one region go to a label raster; boundary pixels to a small sparse table
@@ -86,34 +87,50 @@ def _centre(regions: gpd.GeoDataFrame, grid: TargetGrid) -> dict:
             "sparse_region": empty.astype(np.int32), "sparse_fraction": empty.astype(float)}
 
 
-def _coverage(regions: gpd.GeoDataFrame, grid: TargetGrid) -> dict:
+def _coverage(regions: gpd.GeoDataFrame, grid: TargetGrid, batch: int = 100) -> dict:
+    """Coverage fractions from exactextract, a batch of regions at a time (bounded memory):
+    whole pixels of one region go to the label raster, the rest to the sparse table."""
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
     rows, cols = grid.shape
     t = grid.transform
+    # The grid only: exactextract reads no values for cell_id and coverage, and untouched
+    # zero pages cost no memory.
     source = NumPyRasterSource(np.zeros(grid.shape, dtype=np.uint8), t.c, t.f + rows * t.e,
                                t.c + cols * t.a, t.f,
                                srs_wkt=CRS.from_user_input(grid.crs).to_wkt())
-    found = exact_extract(source, regions[["geometry"]], ["cell_id", "coverage"],
-                          output="pandas")
-    cells = [np.asarray(c, dtype=np.int64) for c in found["cell_id"]]
-    fractions = [np.asarray(f, dtype=np.float64) for f in found["coverage"]]
-    region = np.concatenate([np.full(len(c), i, dtype=np.int32) for i, c in enumerate(cells)]
-                            ) if cells else np.zeros(0, np.int32)
-    pixel = np.concatenate(cells) if cells else np.zeros(0, np.int64)
-    fraction = np.concatenate(fractions) if fractions else np.zeros(0)
-    keep = fraction > 0
-    region, pixel, fraction = region[keep], pixel[keep], fraction[keep]
-    claims = np.bincount(pixel, minlength=rows * cols)
-    whole = (fraction == 1.0) & (claims[pixel] == 1)
     raster = np.full(rows * cols, -1, dtype=_label_dtype(len(regions)))
-    raster[pixel[whole]] = region[whole]
-    order = np.argsort(pixel[~whole], kind="stable")
-    pixels = np.bincount(region, weights=fraction, minlength=len(regions))
+    pixels = np.zeros(len(regions))
+    sparse: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for start in range(0, len(regions), batch):
+        found = exact_extract(source, regions.iloc[start: start + batch][["geometry"]],
+                              ["cell_id", "coverage"], output="pandas")
+        for offset, (cells, fractions) in enumerate(zip(found["cell_id"], found["coverage"],
+                                                        strict=True)):
+            index = start + offset
+            cells = np.asarray(cells, dtype=np.int64)
+            fractions = np.asarray(fractions, dtype=np.float64)
+            cells, fractions = cells[fractions > 0], fractions[fractions > 0]
+            pixels[index] = fractions.sum()
+            whole = fractions == 1.0
+            owner = raster[cells[whole]]
+            shared = owner >= 0  # overlapping regions: both keep the pixel, in the table
+            if shared.any():
+                both = cells[whole][shared]
+                sparse.append((both, owner[shared].astype(np.int32), np.ones(both.size)))
+                raster[both] = -1
+                whole[np.flatnonzero(whole)[shared]] = False
+            raster[cells[whole]] = index
+            sparse.append((cells[~whole], np.full((~whole).sum(), index, np.int32),
+                           fractions[~whole]))
+    pixel = np.concatenate([p for p, _, _ in sparse]) if sparse else np.zeros(0, np.int64)
+    region = np.concatenate([r for _, r, _ in sparse]) if sparse else np.zeros(0, np.int32)
+    fraction = np.concatenate([f for _, _, f in sparse]) if sparse else np.zeros(0)
+    order = np.argsort(pixel, kind="stable")
     return {"raster": raster.reshape(grid.shape), "pixels": pixels,
-            "sparse_pixel": pixel[~whole][order], "sparse_region": region[~whole][order],
-            "sparse_fraction": fraction[~whole][order]}
+            "sparse_pixel": pixel[order], "sparse_region": region[order],
+            "sparse_fraction": fraction[order]}
 
 
 def region_labels(regions: gpd.GeoDataFrame, grid: TargetGrid, rule: str = "centre",
