@@ -74,6 +74,39 @@ def _accumulate(labels, raw, fill, has_fill, low, high, good, has_good, weights,
                 hist[region, np.int64(value) - np.int64(low)] += 1
 
 
+@numba.njit(cache=True, nogil=True)
+def _histogram_only(labels, raw, fill, has_fill, low, high, good, has_good, hist):
+    """The lean pass: count each valid pixel's raw value in its region's histogram; the
+    moments come from the histogram afterwards (:func:`_histogram_moments`)."""
+    rows, cols = raw.shape
+    for r in range(rows):
+        for c in range(cols):
+            region = labels[r, c]
+            if region < 0:
+                continue
+            value = raw[r, c]
+            if has_fill and value == fill:
+                continue
+            if has_good and not good[r, c]:
+                continue
+            if value < low or value > high:
+                continue
+            hist[region, np.int64(value) - np.int64(low)] += 1
+
+
+@numba.njit(cache=True)
+def _histogram_moments(hist, low, scale, offset, count, total, squares):
+    regions, bins = hist.shape
+    for region in range(regions):
+        for b in range(bins):
+            n = hist[region, b]
+            if n:
+                physical = (b + low) * scale + offset
+                count[region] += n
+                total[region] += n * physical
+                squares[region] += n * physical * physical
+
+
 @numba.njit(cache=True)
 def _histogram_percentiles(hist, low, qs, out):
     regions, bins = hist.shape
@@ -121,6 +154,7 @@ class Accumulator:
     hist: np.ndarray | None = None
     kept: list = field(default_factory=list)
     percentiles: bool = True
+    moments_in_hist: bool = False  # count/total/squares still to be read from `hist`
 
     def __post_init__(self) -> None:
         n = len(self.region_ids)
@@ -130,7 +164,8 @@ class Accumulator:
     def spawn(self) -> Accumulator:
         """An empty accumulator of the same shape (for another thread or tile)."""
         other = Accumulator(self.region_ids, np.zeros_like(self.pixels), self.scale,
-                            self.offset, self.low, self.high, percentiles=self.percentiles)
+                            self.offset, self.low, self.high, percentiles=self.percentiles,
+                            moments_in_hist=self.moments_in_hist)
         if self.hist is not None:
             other.hist = np.zeros_like(self.hist)
         return other
@@ -139,7 +174,8 @@ class Accumulator:
         """Combine another strip's or grid's (tile's) sums for the same regions."""
         if not np.array_equal(self.region_ids, other.region_ids):
             raise CropcastError("accumulators of different region sets cannot be combined")
-        if (self.hist is None) != (other.hist is None) or self.low != other.low:
+        if ((self.hist is None) != (other.hist is None) or self.low != other.low
+                or self.moments_in_hist != other.moments_in_hist):
             raise CropcastError("rasters of different value types cannot be combined")
         for name in ("pixels", "count", "total", "squares", "wsum", "wvsum"):
             getattr(self, name)[:] += getattr(other, name)
@@ -150,11 +186,15 @@ class Accumulator:
 
     def result(self) -> pd.DataFrame:
         """The tidy statistics, one row per region, with a reason where missing."""
+        count, total, squares = self.count.copy(), self.total.copy(), self.squares.copy()
+        if self.moments_in_hist:
+            _histogram_moments(self.hist, np.int64(self.low), self.scale, self.offset, count,
+                               total, squares)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = self.total / self.count
-            std = np.sqrt(np.maximum(self.squares / self.count - mean**2, 0.0))
+            mean = total / count
+            std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
             weighted = self.wvsum / self.wsum
-            fraction = self.count / self.pixels
+            fraction = count / self.pixels
         percentiles = np.full((len(mean), 3), np.nan)
         if self.percentiles and self.hist is not None:
             raw = np.full((len(mean), 3), np.nan)
@@ -163,8 +203,8 @@ class Accumulator:
             percentiles = raw * self.scale + self.offset
         elif self.percentiles and self.kept:
             percentiles = _sorted_percentiles(self.kept, len(mean))
-        reason = np.where(self.pixels == 0, NO_PIXEL, np.where(self.count == 0, NO_VALID, ""))
-        counts = self.count if not np.all(self.count % 1 == 0) else self.count.astype(np.int64)
+        reason = np.where(self.pixels == 0, NO_PIXEL, np.where(count == 0, NO_VALID, ""))
+        counts = count if not np.all(count % 1 == 0) else count.astype(np.int64)
         return pd.DataFrame({
             "region_id": self.region_ids, "count": counts, "pixels": self.pixels,
             "valid_fraction": fraction, "mean": mean, "std": std, "p10": percentiles[:, 0],
@@ -223,6 +263,10 @@ def _run_strip(inputs: _Inputs, labels: Labels, acc: Accumulator, rows: slice,
     as_raw = raw.dtype.type
     fill = as_raw(inputs.fill) if inputs.fill is not None else as_raw(0)
     region = np.asarray(labels.raster[rows])
+    if acc.moments_in_hist:
+        _histogram_only(region, raw, fill, inputs.fill is not None, as_raw(low), as_raw(high),
+                        good, inputs.good is not None, hist)
+        return
     _accumulate(region, raw, fill, inputs.fill is not None, as_raw(low), as_raw(high),
                 good, inputs.good is not None, weights, inputs.weights is not None,
                 inputs.scale, inputs.offset, acc.count, acc.total, acc.squares, acc.wsum,
@@ -413,6 +457,8 @@ def _accumulator(labels: Labels, inputs: _Inputs, valid_range, rule: str) -> Acc
                       percentiles=rule == "centre")
     if dtype.kind in "iu" and dtype.itemsize <= 2 and rule == "centre":
         acc.hist = np.zeros((len(labels.region_ids), int(high) - int(low) + 1), np.int32)
+        # Without weights, the histogram alone gives every statistic: the lean pass.
+        acc.moments_in_hist = inputs.weights is None
     return acc
 
 
