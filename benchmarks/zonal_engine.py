@@ -6,9 +6,11 @@ Builds, once, an NDVI-like int16 GeoTIFF (MOD13Q1 conventions: scale 0.0001, fil
 tiled DEFLATE) on the MODIS sinusoidal grid over the 3,108 lower-48 counties of the
 Census cartographic-boundary file that plotly-geo ships, at each resolution. Then, each in
 a fresh process (so peak memory is its own) and with the file in the page cache, times one
-date: a plain rasterio read of the band (the floor), ``rasterstats.zonal_stats``,
-exactextract (mean, count), and cropcast (pixel-centre rule, 1 and 2 workers, and the
-coverage rule), plus the one-time label cache cost and agreement with the reference tools.
+date (for cropcast the second of two, as in a run over many dates, labels paged in): a
+plain rasterio read of the band (the floor), ``rasterstats.zonal_stats``, exactextract
+(mean, count), and cropcast (pixel-centre rule with 1 and 2 workers, the coverage rule,
+and the compute alone on a band in memory), plus the one-time label cache cost and the
+agreement with rasterstats.
 """
 
 from __future__ import annotations
@@ -90,18 +92,21 @@ def _measure(mode: str, path: str, cache: str) -> dict:
         start = time.perf_counter()
         labels = region_labels(regions, grid, rule, cache)  # once per grid, then every date
         out["labels_s"] = time.perf_counter() - start
-        start = time.perf_counter()
-        with rasterio.Env(GDAL_NUM_THREADS=str(workers)):
-            table = zonal_stats(regions, path, rule=rule, workers=workers, labels=labels,
-                                valid_range=(-2000, 10000))
-        out["seconds"] = time.perf_counter() - start
-        if mode == "cropcast-1":
+        if mode == "cropcast-compute":
             with rasterio.open(path) as src:
-                band = src.read(1)
-            start = time.perf_counter()
-            zonal_stats(regions, band, transform=src.transform, crs=src.crs, nodata=-3000,
-                        scale=0.0001, labels=labels, valid_range=(-2000, 10000))
-            out["compute_only_s"] = time.perf_counter() - start
+                band, transform, crs = src.read(1), src.transform, src.crs
+            for _ in range(2):  # the second date is the steady state: labels paged in
+                start = time.perf_counter()
+                table = zonal_stats(regions, band, transform=transform, crs=crs, nodata=-3000,
+                                    scale=0.0001, labels=labels, valid_range=(-2000, 10000))
+                out["seconds"] = time.perf_counter() - start
+        else:
+            for _ in range(2):  # the second date is the steady state: labels paged in
+                start = time.perf_counter()
+                with rasterio.Env(GDAL_NUM_THREADS=str(workers)):
+                    table = zonal_stats(regions, path, rule=rule, workers=workers,
+                                        labels=labels, valid_range=(-2000, 10000))
+                out["seconds"] = time.perf_counter() - start
         out["result"] = table[["region_id", "count", "mean"]].to_dict("list")
     elif mode == "rasterstats":
         from rasterstats import zonal_stats as rs
@@ -162,7 +167,7 @@ def main() -> None:
         if not path.exists():
             info = build_raster(path, resolution, cache)
         modes = ["read-1", "read-2", "rasterstats", "exactextract", "cropcast-1",
-                 "cropcast-2"]
+                 "cropcast-2", "cropcast-compute"]
         if resolution >= args.coverage_up_to:
             modes.append("cropcast-coverage")
         results = {mode: run(mode, path, cache) for mode in modes}
@@ -194,9 +199,10 @@ def main() -> None:
             r = results[key]
             print(f"{name:34}{r['seconds']:>8.2f}{rs_s / r['seconds']:>15.1f}"
                   f"{ee_s / r['seconds']:>16.1f}{r['peak_mb']:>9.0f}")
-        compute = results["cropcast-1"]["compute_only_s"]
+        compute = results["cropcast-compute"]["seconds"]
         print(f"cropcast compute alone (band in memory): {compute:.2f} s = "
-              f"{rs_s / compute:.0f}x rasterstats")
+              f"{rs_s / compute:.0f}x rasterstats, peak "
+              f"{results['cropcast-compute']['peak_mb']:.0f} MB")
         print(f"agreement with rasterstats: counts equal {counts_equal}, max |mean diff| "
               f"{diff:.2e}")
         best = min(results["cropcast-1"]["seconds"], results["cropcast-2"]["seconds"])

@@ -40,6 +40,7 @@ __all__ = ["NO_PIXEL", "NO_VALID", "STATS", "Accumulator", "zonal_stats"]
 STATS = ("count", "pixels", "valid_fraction", "mean", "std", "p10", "p50", "p90",
          "weighted_mean")
 _STRIP_ROWS = 1024
+_GDAL_CACHE_BYTES = 64 * 2**20
 _UNSET = object()
 NO_VALID = "no valid pixel on this date (all fill, masked or cloudy)"
 NO_PIXEL = "no pixel of the grid falls in the region (smaller than a pixel: use rule=coverage)"
@@ -385,6 +386,15 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
                          0.0 if offset is None else offset, good, weights)
         return _run(regions, inputs, TargetGrid(crs, transform, raster.shape), valid_range,
                     rule, engine, workers, cache_dir, labels, accumulate_only)
+    # Strips are read once each: GDAL's block cache (5% of RAM by default) would only hold
+    # a copy of what was already aggregated.
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_BYTES):
+        return _run_file(regions, raster, band, nodata, scale, offset, valid_range, good,
+                         weights, rule, engine, workers, cache_dir, labels, accumulate_only)
+
+
+def _run_file(regions, raster, band, nodata, scale, offset, valid_range, good, weights, rule,
+              engine, workers, cache_dir, labels, accumulate_only):
     try:
         src = rasterio.open(raster)
     except rasterio.errors.RasterioIOError as error:
