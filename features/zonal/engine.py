@@ -78,7 +78,11 @@ def _accumulate(labels, raw, fill, has_fill, low, high, good, has_good, weights,
 @numba.njit(cache=True, nogil=True)
 def _histogram_only(labels, raw, fill, has_fill, low, high, good, has_good, hist):
     """The lean pass: count each valid pixel's raw value in its region's histogram; the
-    moments come from the histogram afterwards (:func:`_histogram_moments`)."""
+    moments come from the histogram afterwards (:func:`_histogram_moments`).
+
+    The pixel tests repeat :func:`_accumulate`'s on purpose: a shared inlined helper made
+    this loop about 40% slower (measured at 250 m).
+    """
     rows, cols = raw.shape
     for r in range(rows):
         for c in range(cols):
