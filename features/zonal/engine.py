@@ -19,6 +19,7 @@ reference the fast engine is tested against, and the fallback for inputs it does
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,22 @@ def _strip(inputs: _Inputs, rows: slice) -> np.ndarray:
                                                    (0, inputs.raster.width)))
 
 
+def _read_ahead(inputs: _Inputs, slices: list[slice]) -> Iterator[tuple[slice, np.ndarray]]:
+    """The strips in order; a file's next strip is read in the background (GDAL releases
+    the GIL, as do the compiled kernels) while the caller aggregates the current one."""
+    if isinstance(inputs.raster, np.ndarray):
+        for rows in slices:
+            yield rows, _strip(inputs, rows)
+        return
+    with ThreadPoolExecutor(1) as reader:  # one thread: a dataset is not shared for reading
+        pending = reader.submit(_strip, inputs, slices[0])
+        for k, rows in enumerate(slices):
+            raw = pending.result()
+            if k + 1 < len(slices):
+                pending = reader.submit(_strip, inputs, slices[k + 1])
+            yield rows, raw
+
+
 def _run_strip(inputs: _Inputs, labels: Labels, acc: Accumulator, rows: slice,
                raw: np.ndarray) -> None:
     width = raw.shape[1]
@@ -359,7 +376,8 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
         The fast engine, or :func:`rasterstats.zonal_stats` (centre rule; no quality
         mask, weights or valid range).
     workers : int
-        Threads over row strips.
+        Threads aggregating row strips. A file's next strip is always read in the
+        background while the current one is aggregated.
     cache_dir : path, optional
         Folder of the label cache.
     labels : Labels, optional
@@ -431,17 +449,17 @@ def _run(regions, inputs: _Inputs, grid: TargetGrid, valid_range, rule, engine, 
     acc = _accumulator(labels, inputs, valid_range, rule)
     starts = range(0, grid.shape[0], _STRIP_ROWS)
     slices = [slice(s, min(s + _STRIP_ROWS, grid.shape[0])) for s in starts]
+    strips = _read_ahead(inputs, slices)
     if workers == 1:
-        for rows in slices:
-            _run_strip(inputs, labels, acc, rows, _strip(inputs, rows))
+        for rows, raw in strips:
+            _run_strip(inputs, labels, acc, rows, raw)
     else:
-        # Strips are read here, in order, and aggregated by the pool; each worker owns an
-        # accumulator and at most `workers` strips are in memory at once.
+        # Strips are read in order and aggregated by the pool; each worker owns an
+        # accumulator and at most `workers` + 2 strips are in memory at once.
         parts = [acc.spawn() for _ in range(workers)]
         with ThreadPoolExecutor(workers) as pool:
             futures = []
-            for i, rows in enumerate(slices):
-                raw = _strip(inputs, rows)
+            for i, (rows, raw) in enumerate(strips):
                 if i >= workers:
                     futures[i - workers].result()
                 futures.append(pool.submit(_run_strip, inputs, labels, parts[i % workers],
