@@ -24,6 +24,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, str] = {
     "world": "forecast.commands:run_world",
     "data": "forecast.commands:run_data",
+    "features": "forecast.commands:run_features",
     "demo": "forecast.commands:run_demo",
 }
 
@@ -40,6 +41,8 @@ commands:
   world   generate the simulated corn-belt world (counties, crop masks, weather,
           MODIS-like imagery, NASS-style yields) under WORKDIR/world/
   data    check the configured data sources and write WORKDIR/data_report.json
+  features  build or extend the feature store (WORKDIR/features/store); with
+          as_of=YYYY-MM-DD (or end) also write the as-of feature matrix
   demo    run every pipeline stage that exists on the embedded default world
 
 Every command takes workdir=DIR (default ./cropcast-work). Hydra flags work:

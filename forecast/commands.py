@@ -6,19 +6,21 @@ import json
 import logging
 from pathlib import Path
 
+import pandas as pd
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from features.atomic import write_text_atomic
+from features.atomic import write_parquet_atomic, write_text_atomic
 from features.errors import CropcastError
 from features.sources.catalog import DataCatalog, check_catalog
 from forecast.world import MANIFEST, World, WorldSpec, build_world
 
-__all__ = ["build", "run_data", "run_demo", "run_world"]
+__all__ = ["FEATURES_DIR", "build", "run_data", "run_demo", "run_features", "run_world"]
 
 DATA_REPORT = "data_report.json"
+FEATURES_DIR = "features"
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +141,64 @@ def _data_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _matrix_path(folder: Path, as_of) -> Path:
+    return folder / f"matrix_asof-{'end' if as_of is None else as_of.isoformat()}.parquet"
+
+
+def run_features(cfg: DictConfig) -> dict:
+    """Build or extend ``WORKDIR/features/store``; with ``as_of``, write the as-of matrix.
+
+    Returns
+    -------
+    dict
+        ``report`` (the :class:`~forecast.feature_store.BuildReport`), ``store`` (its
+        folder) and, with ``as_of``, ``matrix`` (the DataFrame) and ``matrix_path``.
+    """
+    from features.asof import MatrixSpec, parse_as_of, series_rows
+    from features.store import FeatureStore
+    from forecast.feature_store import build_store
+
+    as_of_setting = cfg.get("as_of")
+    as_of = None if as_of_setting in (None, "end") else parse_as_of(as_of_setting)
+    spec = build(cfg.features, "features")
+    if not isinstance(spec, MatrixSpec):
+        raise CropcastError(f"features config must build a MatrixSpec; its _target_ made a "
+                            f"{type(spec).__name__}")
+    spec.curve_specs()  # a bad curve is reported before hours of work
+    catalog = _catalog(cfg)
+    folder = Path(cfg.workdir) / FEATURES_DIR
+    store = FeatureStore(folder / "store")
+    years = None if cfg.get("years") is None else [int(y) for y in cfg.years]
+    out: dict = {"store": store.root}
+    if catalog.imagery or catalog.weather is not None:
+        if catalog.boundaries is None:
+            raise CropcastError("imagery and weather need region polygons: set data.boundaries")
+        regions, _ = catalog.boundaries.load()
+        out["report"] = build_store(catalog, regions, store, years=years,
+                                    workers=cfg.workers, scheduler=cfg.get("scheduler"))
+        print(out["report"].summary())
+    print(f"store: {store.root}")
+    if as_of_setting is None:
+        return out
+    rows = store.load(years=years)
+    extra = [series_rows(series) for series in catalog.series]
+    if extra:
+        rows = pd.concat([rows, *extra], ignore_index=True)
+    matrix = spec.matrix(rows, as_of, catalog.features)
+    path = _matrix_path(folder, as_of)
+    write_parquet_atomic(matrix, path)
+    print(f"matrix as of {as_of or 'the end of season'}: {len(matrix)} region-years x "
+          f"{matrix.shape[1] - 2} features -> {path}")
+    out.update(matrix=matrix, matrix_path=path)
+    return out
+
+
 def run_demo(cfg: DictConfig) -> dict:
-    """Run every stage that exists on the embedded default world: world, then data."""
-    log.info("demo: stage 1/2: the simulated world")
+    """Run every stage that exists on the embedded default world: world, data, features."""
+    log.info("demo: stage 1/3: the simulated world")
     run_world(cfg)
-    log.info("demo: stage 2/2: data sources checked at the door")
-    return run_data(cfg)
+    log.info("demo: stage 2/3: data sources checked at the door")
+    report = run_data(cfg)
+    log.info("demo: stage 3/3: the feature store and an as-of matrix")
+    run_features(cfg)
+    return report

@@ -336,4 +336,4 @@ class FeatureTable:
             raise CropcastError(
                 f"feature table {self.name!r} ({self.path}) has no dates, so it cannot be "
                 f"filtered to what was known on {as_of}; use it for end-of-season runs only "
-                "(as_of=null), or supply a dated region time series instead")
+                "(as_of=end), or supply a dated region time series instead")

@@ -1,0 +1,247 @@
+"""As-of feature matrices: one row per region-year, from what was known on a day of season.
+
+A matrix built as of ``D`` (a date) has a row per region for ``D``'s season and every
+earlier one; for each, the same month and day as ``D`` applies. It uses only
+store rows whose ``obs_date`` (a composite's window end plus lag; a weather day plus lag)
+is on or before that year's ``D``: a composite whose window straddles ``D`` is left out,
+and nothing later can change the matrix. ``as_of=None`` is the end of the season (every
+row of the year), the only use allowed for precomputed feature tables.
+
+Columns (besides ``region_id`` and ``year``):
+
+- ``{product}_{variable}_{stat}_d{DOY}``: the season curve at each calendar step (window
+  start day of year) whose window had ended by ``D``; and ``_integral``, ``_peak``,
+  ``_peak_doy``, ``_greenup_slope``, ``_last`` (see :func:`features.season.curve_features`),
+  all lower case, e.g. ``mod13q1_ndvi_weighted_mean_d193``.
+- ``wx_{gdd,edd,pr,wb,tmax,days}_{period}``: weather over each period up to ``D``
+  (:func:`features.weather_indices.weather_features`); a period not begun is absent.
+- ``{column}_anom``: the value minus the region's mean over earlier years (never later
+  ones) for the curves' peak, integral and last value and the season weather sums.
+- the precomputed feature tables' columns (end of season only).
+
+Columns that hold no value at all (e.g. steps the imagery never covers) are dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.errors import CropcastError
+from features.season import SeasonCalendar, climatology_anomalies, curve_features, season_curves
+from features.sources.tables import FeatureTable, RegionTimeSeries
+from features.weather_indices import DEFAULT_PERIODS, weather_features
+
+__all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "parse_as_of", "series_rows"]
+
+_KEY = ["region_id", "year"]
+_CALENDARS = {16: "16day", 8: "8day", 7: "weekly"}
+
+
+def cutoff(as_of: dt.date | None, year: int) -> pd.Timestamp:
+    """``as_of``'s month and day in ``year`` (Feb 29 -> Feb 28); Dec 31 when None."""
+    if as_of is None:
+        return pd.Timestamp(year, 12, 31)
+    day = 28 if (as_of.month, as_of.day) == (2, 29) else as_of.day
+    return pd.Timestamp(year, as_of.month, day)
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """Which store series becomes a season curve, and how.
+
+    Parameters
+    ----------
+    product, variable, stat : str
+        The store rows (e.g. ``MOD13Q1``, ``NDVI``, ``weighted_mean``).
+    window_days : int
+        The composites' window (picks the calendar: 16 -> 16-day, 8 -> 8-day, else weekly).
+    lag_days : int
+        Publication lag after the window's end (already in ``obs_date``; used here only to
+        decide which calendar steps can exist by ``D``).
+    composite : {"max", "median", "mean"}
+        Statistic of several observations in one step.
+    smooth : (window_length, polyorder), optional
+        Savitzky-Golay smoothing of each curve (after the as-of cut).
+    """
+
+    product: str
+    variable: str
+    stat: str = "weighted_mean"
+    window_days: int = 16
+    lag_days: int = 0
+    composite: str = "max"
+    smooth: tuple[int, int] | None = None
+
+    @property
+    def prefix(self) -> str:
+        """Start of the curve's column names."""
+        return f"{self.product}_{self.variable}_{self.stat}".lower()
+
+    def calendar(self) -> SeasonCalendar:
+        """The season calendar of the composites."""
+        return SeasonCalendar.preset(_CALENDARS.get(self.window_days, "weekly"))
+
+    def through_doy(self, as_of: dt.date | None) -> int | None:
+        """The last step start whose window had ended by ``as_of`` (a non-leap year)."""
+        if as_of is None:
+            return None
+        end = cutoff(as_of, 2001) - pd.Timedelta(days=self.window_days - 1 + self.lag_days)
+        return int(end.day_of_year) if end.year == 2001 else 0
+
+
+def series_rows(series: RegionTimeSeries) -> pd.DataFrame:
+    """A region time series as store rows (``product`` = its name, ``stat="value"``)."""
+    table = series.load()
+    rows = table.melt(id_vars=["region_id", "date", "year"], value_vars=series.value_columns,
+                      var_name="variable", value_name="value")
+    rows["region_id"] = rows["region_id"].astype(object).astype(str)  # one str dtype
+    rows["product"] = series.name
+    rows["stat"] = "value"
+    rows["date"] = pd.to_datetime(rows["date"])
+    rows["obs_date"] = rows["date"]
+    return rows
+
+
+def _curve_block(rows: pd.DataFrame, spec: CurveSpec, as_of: dt.date | None) -> pd.DataFrame:
+    chosen = rows[(rows["product"] == spec.product) & (rows["variable"] == spec.variable)
+                  & (rows["stat"] == spec.stat)]
+    if chosen.empty:
+        return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
+    calendar = spec.calendar()
+    curves = season_curves(chosen[["region_id", "year", "date", "value"]], calendar,
+                           composite=spec.composite, smooth=spec.smooth)
+    through = spec.through_doy(as_of)
+    return curve_features(curves, spec.prefix, through_doy=through, calendar=calendar)
+
+
+def _weather_block(rows: pd.DataFrame, periods: dict, as_of: dt.date | None) -> pd.DataFrame:
+    if rows.empty:
+        return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
+    daily = rows.pivot_table(index=["region_id", "date"], columns="variable", values="value",
+                             aggfunc="first", dropna=False).reset_index()
+    daily.columns.name = None
+    daily["region_id"] = daily["region_id"].astype(str)
+    if as_of is not None:  # periods that begin after D hold nothing yet
+        limit = cutoff(as_of, 2001).strftime("%m-%d")
+        periods = {k: v for k, v in periods.items() if v[0] <= limit}
+    table = weather_features(daily, periods)
+    return table.rename(columns={c: f"wx_{c}" for c in table.columns if c not in _KEY})
+
+
+def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSpec],
+                 periods: dict | None = None, tables: list[FeatureTable] | None = None,
+                 min_years: int = 3) -> pd.DataFrame:
+    """The feature matrix as of ``as_of``: one row per region-year.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Store rows (:data:`features.store.LONG_COLUMNS`), imagery, weather and region time
+        series (:func:`series_rows`) alike.
+    as_of : date or None
+        The day of season: rows for its year and earlier ones, each cut at the same month
+        and day. None: the end of season of every year.
+    curves : list of CurveSpec
+        The season curves to build.
+    periods : dict, optional
+        Weather periods (``name: ("MM-DD", "MM-DD")``); the default months and phases.
+    tables : list of FeatureTable, optional
+        Precomputed features: end of season only.
+    min_years : int
+        Earlier years needed for an anomaly.
+
+    Returns
+    -------
+    DataFrame
+        ``region_id``, ``year`` and the feature columns named in the module docstring,
+        sorted by region and year; ``attrs["as_of"]`` records the day.
+    """
+    for table in tables or []:
+        table.require_end_of_season(as_of)
+    missing = [c for c in ("region_id", "year", "product", "variable", "stat", "date",
+                           "obs_date", "value") if c not in rows]
+    if missing:
+        raise CropcastError(f"store rows lack columns {missing}; build them with "
+                            "`cropcast features` or features.asof.series_rows")
+    if as_of is not None:  # seasons after D's own have not begun
+        rows = rows[rows["year"] <= as_of.year]
+    limits = rows["year"].map(lambda y: cutoff(as_of, int(y)))
+    known = rows[rows["obs_date"] <= limits]
+    imagery = known[known["product"] != "weather"]
+    blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
+    blocks.append(_weather_block(known[known["product"] == "weather"],
+                                 dict(DEFAULT_PERIODS if periods is None else periods), as_of))
+    keys = rows[_KEY].drop_duplicates()
+    keys = keys.assign(region_id=keys["region_id"].astype(object).astype(str),
+                       year=keys["year"].astype(int))
+    matrix = keys
+    for block in blocks:
+        matrix = matrix.merge(block, on=_KEY, how="left")
+    for table in tables or []:
+        extra = table.load()
+        matrix = matrix.merge(extra, on=_KEY, how="left")
+    anomalies = [c for c in matrix.columns
+                 if c.endswith(("_peak", "_integral", "_last"))
+                 or c in ("wx_gdd_season", "wx_edd_season", "wx_pr_season", "wx_wb_season")]
+    if anomalies:
+        matrix = climatology_anomalies(matrix, anomalies, min_years=min_years)
+    empty = [c for c in matrix.columns if c not in _KEY and matrix[c].isna().all()]
+    matrix = matrix.drop(columns=empty).sort_values(_KEY, ignore_index=True)
+    matrix.attrs["as_of"] = None if as_of is None else as_of.isoformat()
+    return matrix
+
+
+@dataclass
+class MatrixSpec:
+    """The ``features`` config group: what an as-of matrix holds (built with Hydra).
+
+    Parameters
+    ----------
+    curves : list of dict
+        :class:`CurveSpec` fields for each season curve.
+    periods : dict, optional
+        Weather periods, ``name: [MM-DD, MM-DD]``.
+    min_years : int
+        Earlier years needed for an anomaly.
+    """
+
+    curves: list[dict] = field(default_factory=list)
+    periods: dict | None = None
+    min_years: int = 3
+
+    def curve_specs(self) -> list[CurveSpec]:
+        """The curves as :class:`CurveSpec` objects (a bad field is a clear error)."""
+        specs = []
+        for i, entry in enumerate(self.curves):
+            entry = dict(entry)
+            if "smooth" in entry and entry["smooth"] is not None:
+                entry["smooth"] = tuple(entry["smooth"])
+            try:
+                specs.append(CurveSpec(**entry))
+            except TypeError as error:
+                raise CropcastError(f"features.curves[{i}]: {error}; fields are product, "
+                                    "variable, stat, window_days, lag_days, composite, "
+                                    "smooth") from None
+        return specs
+
+    def matrix(self, rows: pd.DataFrame, as_of: dt.date | None,
+               tables: list[FeatureTable] | None = None) -> pd.DataFrame:
+        """:func:`as_of_matrix` with these settings."""
+        periods = None if self.periods is None else {k: tuple(v) for k, v in
+                                                      self.periods.items()}
+        return as_of_matrix(rows, as_of, self.curve_specs(), periods, tables, self.min_years)
+
+
+def parse_as_of(value: object) -> dt.date | None:
+    """A config's ``as_of`` (``YYYY-MM-DD``, a date, or null) as a date."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise CropcastError(f"as_of must be a date YYYY-MM-DD (e.g. as_of=2024-08-01) or null "
+                            f"for the end of season; got {value!r}") from None
+
