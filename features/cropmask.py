@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+import numba
 import numpy as np
 import rasterio
 from pyproj import Transformer
@@ -41,16 +44,12 @@ class TargetGrid:
     shape: tuple[int, int]
 
 
-def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
-                target: TargetGrid, step: int = 8) -> np.ndarray:
-    """Flat index into ``target`` of the pixel holding each source pixel's centre (-1: none).
-
-    The projection is exact on a lattice of every ``step``-th source pixel and bilinear in
-    between: over a few kilometres the map between two projections is flat to well under a
-    metre, and this is an order of magnitude faster than projecting every centre.
-    """
+def _lattice(src_crs, src_transform: Affine, src_shape: tuple[int, int], target: TargetGrid,
+             step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Target-CRS coordinates of every ``step``-th source pixel centre, interpolated along
+    the columns: shape (lattice rows, source columns)."""
     height, width = src_shape
-    t, it = src_transform, target.transform
+    t = src_transform
     to_target = Transformer.from_crs(CRS.from_user_input(src_crs),
                                      CRS.from_user_input(target.crs), always_xy=True)
     lattice_rows = np.arange(0, height + step, step)
@@ -61,6 +60,20 @@ def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
     left, frac = cols // step, ((cols % step) / step)[None, :]
     tx = tx[:, left] * (1 - frac) + tx[:, left + 1] * frac
     ty = ty[:, left] * (1 - frac) + ty[:, left + 1] * frac
+    return tx, ty
+
+
+def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
+                target: TargetGrid, step: int = 8) -> np.ndarray:
+    """Flat index into ``target`` of the pixel holding each source pixel's centre (-1: none).
+
+    The projection is exact on a lattice of every ``step``-th source pixel and bilinear in
+    between: over a few kilometres the map between two projections is flat to well under a
+    metre, and this is an order of magnitude faster than projecting every centre.
+    """
+    height, _ = src_shape
+    tx, ty = _lattice(src_crs, src_transform, src_shape, target, step)
+    it = target.transform
     out = np.empty(src_shape, dtype=np.int64)
     rows_t, cols_t = target.shape
     for start in range(0, height, _STRIP_ROWS):
@@ -73,6 +86,49 @@ def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
         inside = (col >= 0) & (col < cols_t) & (row >= 0) & (row < rows_t)
         out[rows] = np.where(inside, row * cols_t + col, -1)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_classes(codes, tx, ty, step, c, a, f, e, rows_t, cols_t, counted, wanted, total,
+                   hits):
+    """:func:`pixel_index` and the two bincounts of :func:`_class_shares` in one pass, with
+    the same arithmetic in the same order (so the same pixel lands in the same cell)."""
+    height, width = codes.shape
+    for r in range(height):
+        top = r // step
+        frac = (r % step) / step
+        for k in range(width):
+            code = codes[r, k]
+            if not counted[code]:
+                continue
+            px = tx[top, k] * (1 - frac) + tx[top + 1, k] * frac
+            py = ty[top, k] * (1 - frac) + ty[top + 1, k] * frac
+            col = np.int64(np.floor((px - c) / a))
+            row = np.int64(np.floor((py - f) / e))
+            if col < 0 or col >= cols_t or row < 0 or row >= rows_t:
+                continue
+            cell = row * cols_t + col
+            total[cell] += 1
+            if wanted[code]:
+                hits[cell] += 1
+
+
+def _cached_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.ndarray:
+    """:func:`_class_shares`, remembered per file version: a season's mask serves the
+    frequency weights of several later seasons, and every date of a season shares them."""
+    try:
+        stat = Path(path).stat()
+    except OSError as error:
+        raise CropcastError(f"{path}: cannot be read as a crop mask ({error})") from None
+    return _remembered_shares(path, stat.st_mtime_ns, stat.st_size, target, tuple(classes))
+
+
+@lru_cache(maxsize=64)
+def _remembered_shares(path: str, mtime_ns: int, size: int, target: TargetGrid,
+                       classes: tuple[int, ...]) -> np.ndarray:
+    shares = _class_shares(path, target, classes)
+    shares.flags.writeable = False  # shared by every caller
+    return shares
 
 
 def _class_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.ndarray:
@@ -108,6 +164,20 @@ def _class_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.n
                                 "download it again") from None
         window_transform = st @ Affine.translation(c0, r0)
         nodata = src.nodata
+        if codes.dtype == np.uint8:  # CDL: one compiled pass, no per-pixel index array
+            counted = np.ones(256, dtype=bool)
+            counted[0] = False
+            if nodata is not None and 0 <= nodata <= 255:
+                counted[int(nodata)] = False
+            wanted = np.zeros(256, dtype=bool)
+            wanted[[k for k in classes if 0 <= k <= 255]] = True
+            tx, ty = _lattice(src.crs, window_transform, codes.shape, target, 8)
+            total = np.zeros(rows * cols, dtype=np.int64)
+            hits = np.zeros(rows * cols, dtype=np.int64)
+            _count_classes(codes, tx, ty, 8, t.c, t.a, t.f, t.e, rows, cols, counted, wanted,
+                           total, hits)
+            np.divide(hits, total, out=shares, where=total > 0)
+            return shares.reshape(target.shape)
         index = pixel_index(src.crs, window_transform, codes.shape, target)
     valid = (index >= 0) & (codes != 0)
     if nodata is not None:
@@ -164,7 +234,7 @@ def crop_fraction(masks: Mapping[int, str], year: int, target: TargetGrid,
             f"{'the same season' if mode == 'same_year' else 'earlier seasons'}; masks exist "
             f"for {have[0] if have else 'no'}-{have[-1] if have else 'year'}. Add earlier CDL "
             "years or choose another mode")
-    stack = np.stack([_class_shares(masks[y], target, classes) for y in years])
+    stack = np.stack([_cached_shares(masks[y], target, classes) for y in years])
     with np.errstate(invalid="ignore"):
         counted = np.isfinite(stack).sum(axis=0)
         out = np.where(counted > 0, np.nansum(stack, axis=0) / np.maximum(counted, 1), np.nan)

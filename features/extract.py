@@ -10,6 +10,7 @@ store's long schema (:data:`features.store.LONG_COLUMNS`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +62,23 @@ def _weights(cropmask: CropMaskSource | None, year: int, grid: TargetGrid) -> np
                      cropmask.years_back)
 
 
+_LABELS: dict[tuple, object] = {}
+
+
+def _labels(regions: gpd.GeoDataFrame, grid: TargetGrid, labels_dir) -> object:
+    """:func:`region_labels`, remembered per process for these regions and this grid (a
+    season's composites share their tiles' grids)."""
+    digest = hashlib.sha256(str(regions.crs).encode())
+    digest.update(regions["region_id"].astype(str).str.cat(sep=",").encode())
+    digest.update(b"".join(regions.geometry.to_wkb()))
+    key = (digest.hexdigest(), grid, str(labels_dir))
+    if key not in _LABELS:
+        if len(_LABELS) >= 32:
+            _LABELS.clear()
+        _LABELS[key] = region_labels(regions, grid, "centre", labels_dir)
+    return _LABELS[key]
+
+
 def composite_rows(files: pd.DataFrame, product: Product, date: dt.date,
                    regions: gpd.GeoDataFrame, cropmask: CropMaskSource | None = None,
                    labels_dir: str | Path | None = None) -> pd.DataFrame:
@@ -99,7 +117,7 @@ def composite_rows(files: pd.DataFrame, product: Product, date: dt.date,
     weighted = True
     for scene in scenes:
         grid = TargetGrid(scene.crs, scene.transform, scene.shape)
-        labels = region_labels(regions, grid, "centre", labels_dir)
+        labels = _labels(regions, grid, labels_dir)
         weights = _weights(cropmask, date.year, grid)
         weighted &= weights is not None
         for variable, values in scene.values.items():

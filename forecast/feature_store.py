@@ -123,6 +123,11 @@ def _compute(unit: Unit, regions: gpd.GeoDataFrame, cropmask, labels_dir: str) -
     return weather_rows(unit.weather, unit.year, regions, cropmask)
 
 
+def _compute_batch(units: list[Unit], regions: gpd.GeoDataFrame, cropmask,
+                   labels_dir: str) -> list[pd.DataFrame]:
+    return [_compute(unit, regions, cropmask, labels_dir) for unit in units]
+
+
 @contextmanager
 def _executor(workers: int, scheduler: str | None) -> Iterator[Executor]:
     if scheduler:
@@ -190,15 +195,22 @@ def build_store(catalog: DataCatalog, regions: gpd.GeoDataFrame, store: FeatureS
             report.computed.append(unit.key)
             bar.update()
     elif todo:
+        # One task per product and season: its units share the season's crop weights, so a
+        # process computes them once (they are remembered per process).
+        batches: dict[tuple[str, int], list] = {}
+        for unit, inputs_hash in todo:
+            batches.setdefault((unit.product, unit.year), []).append((unit, inputs_hash))
         with _executor(workers, scheduler) as pool:
-            futures = {pool.submit(_compute, unit, regions, catalog.cropmask, labels_dir):
-                       (unit, inputs_hash) for unit, inputs_hash in todo}
+            futures = {pool.submit(_compute_batch, [u for u, _ in batch], regions,
+                                   catalog.cropmask, labels_dir): batch
+                       for batch in batches.values()}
             for future in as_completed(futures):
-                unit, inputs_hash = futures[future]
-                store.write(unit.key, inputs_hash, unit.product, unit.year, unit.name,
-                            future.result())
-                report.computed.append(unit.key)
-                bar.update()
+                for (unit, inputs_hash), rows in zip(futures[future], future.result(),
+                                                     strict=True):
+                    store.write(unit.key, inputs_hash, unit.product, unit.year, unit.name,
+                                rows)
+                    report.computed.append(unit.key)
+                    bar.update()
     bar.close()
     report.computed.sort()
     return report
