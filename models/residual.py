@@ -1,0 +1,183 @@
+"""Trend plus residual: a per-region trend, and a regressor of its residuals on the features.
+
+``prediction = trend(region, year) + regressor(features)``: the trend carries the region's
+level and technology gain, the regressor the season's departure from it (vegetation,
+weather). Both are fitted on the training rows only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted
+
+from features.errors import CropcastError
+from models.baselines import RegionTrend
+from models.frame import feature_frame, read_rows, read_target
+
+__all__ = ["TrendResidualRegressor", "default_regressor"]
+
+_KEYS = ("region_column", "year_column", "parent_column")
+
+
+def default_regressor() -> Pipeline:
+    """The residual regressor used when none is given.
+
+    Median imputation (NaN features are common: imagery not yet available), scaling,
+    then ridge regression (``alpha=1.0``).
+    """
+    return Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+            ("ridge", Ridge(alpha=1.0)),
+        ]
+    )
+
+
+class TrendResidualRegressor(RegressorMixin, BaseEstimator):
+    """A region trend plus a regressor of the trend's residuals on the numeric features.
+
+    ``fit`` clones and fits ``trend`` on the training rows, then clones and fits
+    ``regressor`` on the features to predict ``y - trend.predict(X)``; ``predict`` adds the
+    two. ``X`` is read as in :mod:`models.frame` (for arrays: a constant trend, every
+    column a feature).
+
+    The key columns are set here once: ``region_column``, ``year_column`` and
+    ``parent_column`` are passed to the trend's clone (overriding the trend's own values)
+    when the trend has those parameters, and are never features.
+
+    Parameters
+    ----------
+    trend : estimator or None, default=None
+        The trend model; None means :class:`models.baselines.RegionTrend` ``()``.
+    regressor : estimator or None, default=None
+        The residual model, fitted on a float DataFrame of the features (NaN kept). None
+        means :func:`default_regressor` (median imputer, scaler, ridge). LightGBM's
+        ``LGBMRegressor`` handles NaN itself; estimators that do not (e.g.
+        ``RandomForestRegressor``) must be wrapped in a ``Pipeline`` with a
+        ``SimpleImputer`` first.
+    feature_columns : list of str or None, default=None
+        The features. None takes every numeric column of ``X`` that is not a key
+        (non-numeric columns are left out); ``feature_columns_`` tells which.
+    region_column, year_column : str, default="region_id", "year"
+        Key columns of ``X``.
+    parent_column : str or None, default=None
+        Parent region column, passed to the trend.
+
+    Attributes
+    ----------
+    trend_ : estimator
+        The fitted trend.
+    regressor_ : estimator
+        The fitted residual regressor.
+    feature_columns_ : list of str
+        The features used, in order (array input: ``x0``, ``x1``, ...).
+    dropped_columns_ : list of str
+        Features with no value at all in training: dropped, and ignored at predict.
+    n_features_in_ : int
+        Number of columns of ``X`` at fit.
+    feature_names_in_ : numpy.ndarray
+        Column names of ``X`` at fit (DataFrames only).
+    """
+
+    def __init__(
+        self,
+        trend: Any = None,
+        regressor: Any = None,
+        feature_columns: Sequence[str] | None = None,
+        *,
+        region_column: str = "region_id",
+        year_column: str = "year",
+        parent_column: str | None = None,
+    ) -> None:
+        self.trend = trend
+        self.regressor = regressor
+        self.feature_columns = feature_columns
+        self.region_column = region_column
+        self.year_column = year_column
+        self.parent_column = parent_column
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The default pipeline imputes first; scikit-learn's Pipeline does not say so in
+        # its own tags. Any other regressor speaks for itself.
+        regressor = self.regressor
+        allow_nan = regressor is None or get_tags(regressor).input_tags.allow_nan
+        tags.input_tags.allow_nan = allow_nan
+        return tags
+
+    def _keys(self) -> list[str]:
+        return [getattr(self, k) for k in _KEYS if getattr(self, k) is not None]
+
+    def fit(self, X: Any, y: Any) -> TrendResidualRegressor:
+        """Fit the trend, then the regressor on its residuals; return self.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Training rows: keys and features.
+        y : array-like of shape (n_samples,)
+            Yields (bu/acre), by position.
+
+        Returns
+        -------
+        TrendResidualRegressor
+            The fitted estimator.
+        """
+        if self.feature_columns is not None and (
+            isinstance(self.feature_columns, str)
+            or not all(isinstance(c, str) for c in self.feature_columns)
+        ):
+            raise CropcastError(
+                "The 'feature_columns' parameter of TrendResidualRegressor must be a list "
+                f"of column names (str) or None. Got {self.feature_columns!r} instead."
+            )
+        frame, _ = read_rows(self, X, reset=True)
+        target = read_target(self, y, len(frame))
+        features = feature_frame(frame, exclude=self._keys(), feature_columns=self.feature_columns)
+        empty = features.isna().all()
+        self.dropped_columns_ = [str(c) for c in features.columns[empty]]
+        self.feature_columns_ = [str(c) for c in features.columns[~empty]]
+        if not self.feature_columns_:
+            raise CropcastError(
+                "Every feature column of X is empty (all NaN) in training: "
+                f"{self.dropped_columns_}."
+            )
+        trend = RegionTrend() if self.trend is None else self.trend
+        self.trend_ = clone(trend)
+        own = self.trend_.get_params(deep=False)
+        self.trend_.set_params(**{k: getattr(self, k) for k in _KEYS if k in own})
+        self.trend_.fit(X, target)
+        residual = target - np.asarray(self.trend_.predict(X), dtype=np.float64)
+        regressor = default_regressor() if self.regressor is None else self.regressor
+        self.regressor_ = clone(regressor)
+        self.regressor_.fit(features[self.feature_columns_], residual)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict ``trend + regressor`` for each row of ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the keys and at least the ``feature_columns_``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+            Predicted yields.
+        """
+        check_is_fitted(self)
+        frame, _ = read_rows(self, X, reset=False)
+        features = feature_frame(frame, exclude=self._keys(), feature_columns=self.feature_columns_)
+        trend = np.asarray(self.trend_.predict(X), dtype=np.float64)
+        return trend + np.asarray(self.regressor_.predict(features), dtype=np.float64).ravel()

@@ -1,0 +1,194 @@
+"""TrendResidualRegressor: exact recovery, dropped empty features, LightGBM, forests, Hydra."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra.utils import instantiate
+from lightgbm import LGBMRegressor
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+
+from features.errors import CropcastError
+from models.baselines import RegionTrend
+from models.residual import TrendResidualRegressor
+
+# Thue-Morse signs: sum to 0 and orthogonal to the year over every 8 consecutive years, so
+# a per-region OLS trend fitted on y = trend + 2 * x1 sees exactly the trend.
+SIGNS = np.array([1, -1, -1, 1, -1, 1, 1, -1], dtype=float)
+YEARS = np.arange(2000, 2008)
+LINES = {"19001": ("19", -3900.0, 2.0), "19003": ("19", -5850.0, 3.0), "17001": ("17", 100.0, 0.0)}
+
+
+@pytest.fixture
+def season() -> tuple[pd.DataFrame, np.ndarray]:
+    parts = []
+    for i, (region, (parent, a, b)) in enumerate(LINES.items()):
+        x1 = SIGNS * (i + 1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region_id": region,
+                    "state_fips": parent,
+                    "year": YEARS,
+                    "x1": x1,
+                    "county": "name",
+                    "yield": a + b * YEARS + 2.0 * x1,
+                }
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    return table.drop(columns="yield"), table["yield"].to_numpy()
+
+
+def later(region: str, year: int, x1: float) -> pd.DataFrame:
+    parent = LINES.get(region, ("55",))[0]
+    return pd.DataFrame({"region_id": [region], "state_fips": parent, "year": year, "x1": x1})
+
+
+def test_linear_regression_recovers_trend_plus_two_x1(season):
+    X, y = season
+    model = TrendResidualRegressor(regressor=LinearRegression()).fit(X, y)
+    assert model.feature_columns_ == ["x1"]  # keys and the text column are not features
+    assert model.regressor_.coef_[0] == pytest.approx(2.0, abs=1e-9)
+    assert model.regressor_.intercept_ == pytest.approx(0.0, abs=1e-9)
+    assert model.trend_.coef_.loc["19003", "slope"] == pytest.approx(3.0, abs=1e-9)
+    np.testing.assert_allclose(model.predict(X), y, rtol=0, atol=1e-9)
+    pred = model.predict(pd.concat([later("19001", 2012, 5.0), later("19003", 2010, -1.0)]))
+    np.testing.assert_allclose(pred, [124.0 + 10.0, 180.0 - 2.0], rtol=0, atol=1e-9)
+
+
+def test_default_regressor_is_imputing_ridge(season):
+    X, y = season
+    model = TrendResidualRegressor().fit(X.assign(x2=np.where(X["year"] == 2003, np.nan, 1.0)), y)
+    assert [name for name, _ in model.regressor_.steps] == ["impute", "scale", "ridge"]
+    assert np.isfinite(model.predict(later("19001", 2010, np.nan).assign(x2=np.nan))).all()
+
+
+def test_all_nan_feature_is_dropped_and_ignored_at_predict(season):
+    X, y = season
+    model = TrendResidualRegressor(regressor=LinearRegression())
+    model.fit(X.assign(late_ndvi=np.nan), y)
+    assert model.dropped_columns_ == ["late_ndvi"]
+    assert model.feature_columns_ == ["x1"]
+    query = later("19001", 2012, 5.0)
+    expected = model.predict(query)
+    assert model.predict(query.assign(late_ndvi=0.9)) == pytest.approx(expected)
+    assert expected[0] == pytest.approx(134.0, abs=1e-9)
+
+
+def test_keys_are_passed_to_the_trend(season):
+    X, y = season
+    trend = RegionTrend(shrinkage=2.0)
+    model = TrendResidualRegressor(trend=trend, parent_column="state_fips").fit(X, y)
+    assert model.trend_.parent_column == "state_fips" and model.trend_.shrinkage == 2.0
+    assert trend.parent_column is None  # the given trend is cloned, never fitted or changed
+    assert not hasattr(trend, "coef_")
+    assert list(model.trend_.parent_coef_.index) == ["17", "19"]
+
+
+def test_trend_is_fitted_on_training_rows_only(season):
+    X, y = season
+    y = y + np.where(X["year"] == 2007, 30.0, 0.0)  # a record year, in the test fold only
+    train = (X["year"] < 2007).to_numpy()
+    model = TrendResidualRegressor(regressor=LinearRegression()).fit(X[train], y[train])
+    alone = RegionTrend().fit(X[train], y[train])
+    seen = RegionTrend().fit(X, y)
+    test_rows = X[~train]
+    np.testing.assert_allclose(model.trend_.predict(test_rows), alone.predict(test_rows))
+    assert not np.allclose(alone.predict(test_rows), seen.predict(test_rows))
+
+
+def test_lightgbm_handles_nan_features(season):
+    X, y = season
+    rng = np.random.default_rng(0)
+    X = X.assign(x2=np.where(rng.random(len(X)) < 0.3, np.nan, rng.normal(size=len(X))))
+    regressor = LGBMRegressor(n_estimators=5, min_child_samples=2, verbose=-1, random_state=0)
+    model = TrendResidualRegressor(regressor=regressor).fit(X, y)
+    query = later("19001", 2010, np.nan).assign(x2=np.nan)
+    pred = model.predict(query)
+    assert np.isfinite(pred).all()
+    np.testing.assert_array_equal(pred, clone(model).fit(X, y).predict(query))  # random_state
+
+
+def test_package_exports_are_lazy(tmp_path):
+    """``import models`` loads nothing heavy; names load on first use (also via Hydra).
+
+    Run in a fresh interpreter outside the repository: inside this pytest process the
+    folder tests/models, as a namespace package, hides the real package's ``__init__``.
+    """
+    code = (
+        "import sys, models\n"
+        "assert not {'sklearn', 'pandas', 'lightgbm'} & set(sys.modules), sorted(sys.modules)\n"
+        "from hydra.utils import instantiate\n"
+        "m = instantiate({'_target_': 'models.TrendResidualRegressor',\n"
+        "                 'trend': {'_target_': 'models.RegionTrend', 'shrinkage': 1.0}})\n"
+        "assert type(m.trend).__name__ == 'RegionTrend'\n"
+        "from models import RecentMean, RegionMean, conformal_halfwidth, default_regressor\n"
+        "assert 'lightgbm' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_random_forest_needs_an_imputer_in_a_pipeline(season):
+    X, y = season
+    X = X.assign(x1=np.where(X["year"] == 2003, np.nan, X["x1"]))
+    forest = RandomForestRegressor(n_estimators=5, random_state=0)
+    model = TrendResidualRegressor(regressor=make_pipeline(SimpleImputer(), forest)).fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_explicit_features_must_be_numeric(season):
+    X, y = season
+    model = TrendResidualRegressor(feature_columns=["x1", "county"])
+    with pytest.raises(
+        CropcastError, match=r"Feature columns must be numeric; \{'county': 'str'\}"
+    ):
+        model.fit(X, y)
+    with pytest.raises(CropcastError, match=r"'feature_columns' parameter .* Got 'x1' instead"):
+        TrendResidualRegressor(feature_columns="x1").fit(X, y)
+
+
+def test_missing_columns_are_named(season):
+    X, y = season
+    with pytest.raises(CropcastError, match=r"X has no key column\(s\) \['region_id'\]"):
+        TrendResidualRegressor().fit(X.drop(columns="region_id"), y)
+    model = TrendResidualRegressor().fit(X, y)
+    with pytest.raises(CropcastError, match=r"X has no feature column\(s\) \['x1'\]"):
+        model.predict(X.drop(columns="x1"))
+
+
+def test_only_empty_features_is_an_error(season):
+    X, y = season
+    with pytest.raises(CropcastError, match=r"Every feature column of X is empty .* \['x1'\]"):
+        TrendResidualRegressor().fit(X.assign(x1=np.nan), y)
+
+
+def test_hydra_instantiates_and_clone_keeps_nested_parameters():
+    # Module-qualified targets: under `.venv/bin/pytest`, tests/ is on sys.path and the
+    # folder tests/models shadows the package name `models` (see test_package_exports).
+    model = instantiate(
+        {
+            "_target_": "models.residual.TrendResidualRegressor",
+            "parent_column": "state_fips",
+            "trend": {"_target_": "models.baselines.RegionTrend", "shrinkage": 3.0, "robust": True},
+            "regressor": {"_target_": "lightgbm.LGBMRegressor", "verbose": -1},
+        }
+    )
+    copy = clone(model)
+    params = copy.get_params()
+    assert params["trend__shrinkage"] == 3.0 and params["trend__robust"] is True
+    assert params["regressor__verbose"] == -1 and params["parent_column"] == "state_fips"
+    assert copy.trend is not model.trend
