@@ -168,7 +168,7 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
                             "`cropcast features` or features.asof.series_rows")
     if as_of is not None:  # seasons after D's own have not begun
         rows = rows[rows["year"] <= as_of.year]
-    limits = rows["year"].map(lambda y: cutoff(as_of, int(y)))
+    limits = rows["year"].map({y: cutoff(as_of, int(y)) for y in rows["year"].unique()})
     known = rows[rows["obs_date"] <= limits]
     imagery = known[known["product"] != "weather"]
     blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
