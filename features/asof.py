@@ -32,9 +32,10 @@ import pandas as pd
 from features.errors import CropcastError
 from features.season import SeasonCalendar, climatology_anomalies, curve_features, season_curves
 from features.sources.tables import FeatureTable, RegionTimeSeries
-from features.weather_indices import DEFAULT_PERIODS, weather_features
+from features.weather_indices import DEFAULT_PERIODS, daily_indices, weather_features
 
-__all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "parse_as_of", "series_rows"]
+__all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "daily_weather", "parse_as_of",
+           "series_rows"]
 
 _KEY = ["region_id", "year"]
 _CALENDARS = {16: "16day", 8: "8day", 7: "weekly"}
@@ -117,23 +118,38 @@ def _curve_block(rows: pd.DataFrame, spec: CurveSpec, as_of: dt.date | None) -> 
     return curve_features(curves, spec.prefix, through_doy=through, calendar=calendar)
 
 
-def _weather_block(rows: pd.DataFrame, periods: dict, as_of: dt.date | None) -> pd.DataFrame:
-    if rows.empty:
-        return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
-    daily = rows.pivot_table(index=["region_id", "date"], columns="variable", values="value",
-                             aggfunc="first", dropna=False).reset_index()
+def daily_weather(rows: pd.DataFrame) -> pd.DataFrame:
+    """Store weather rows as a daily table with degree days and water balance, computed
+    once for a record that :func:`as_of_matrix` then cuts at many dates (``weather=``).
+
+    Returns
+    -------
+    DataFrame
+        ``region_id, date, obs_date, tmax, tmin, pr, gdd, edd, pet, water_balance``.
+    """
+    rows = rows[rows["product"] == "weather"]
+    daily = (rows.set_index(["region_id", "date", "obs_date", "variable"])["value"]
+             .unstack("variable").reset_index())
     daily.columns.name = None
-    daily["region_id"] = daily["region_id"].astype(str)
+    daily["region_id"] = daily["region_id"].astype(object).astype(str)
+    if daily.empty:
+        return daily
+    return daily_indices(daily)
+
+
+def _weather_block(daily: pd.DataFrame, periods: dict, as_of: dt.date | None) -> pd.DataFrame:
+    if daily.empty:
+        return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
     if as_of is not None:  # periods that begin after D hold nothing yet
         limit = cutoff(as_of, 2001).strftime("%m-%d")
         periods = {k: v for k, v in periods.items() if v[0] <= limit}
-    table = weather_features(daily, periods)
+    table = weather_features(daily.drop(columns="obs_date"), periods)
     return table.rename(columns={c: f"wx_{c}" for c in table.columns if c not in _KEY})
 
 
 def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSpec],
                  periods: dict | None = None, tables: list[FeatureTable] | None = None,
-                 min_years: int = 3) -> pd.DataFrame:
+                 min_years: int = 3, weather: pd.DataFrame | None = None) -> pd.DataFrame:
     """The feature matrix as of ``as_of``: one row per region-year.
 
     Parameters
@@ -152,6 +168,9 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
         Precomputed features: end of season only.
     min_years : int
         Earlier years needed for an anomaly.
+    weather : DataFrame, optional
+        :func:`daily_weather` of ``rows``, when the caller cuts one record at many dates
+        (computed here otherwise).
 
     Returns
     -------
@@ -172,8 +191,17 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     known = rows[rows["obs_date"] <= limits]
     imagery = known[known["product"] != "weather"]
     blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
-    blocks.append(_weather_block(known[known["product"] == "weather"],
-                                 dict(DEFAULT_PERIODS if periods is None else periods), as_of))
+    if weather is None:
+        weather = daily_weather(known)
+    else:  # the same cut as the rows: by season, on obs_date
+        seasons = weather["date"].dt.year
+        if as_of is not None:
+            weather = weather[seasons <= as_of.year]
+            seasons = weather["date"].dt.year
+        limit = seasons.map({y: cutoff(as_of, int(y)) for y in seasons.unique()})
+        weather = weather[weather["obs_date"] <= limit]
+    blocks.append(_weather_block(weather, dict(DEFAULT_PERIODS if periods is None else periods),
+                                 as_of))
     keys = rows[_KEY].drop_duplicates()
     keys = keys.assign(region_id=keys["region_id"].astype(object).astype(str),
                        year=keys["year"].astype(int))
@@ -228,11 +256,13 @@ class MatrixSpec:
         return specs
 
     def matrix(self, rows: pd.DataFrame, as_of: dt.date | None,
-               tables: list[FeatureTable] | None = None) -> pd.DataFrame:
+               tables: list[FeatureTable] | None = None,
+               weather: pd.DataFrame | None = None) -> pd.DataFrame:
         """:func:`as_of_matrix` with these settings."""
         periods = None if self.periods is None else {k: tuple(v) for k, v in
                                                       self.periods.items()}
-        return as_of_matrix(rows, as_of, self.curve_specs(), periods, tables, self.min_years)
+        return as_of_matrix(rows, as_of, self.curve_specs(), periods, tables, self.min_years,
+                            weather)
 
 
 def parse_as_of(value: object) -> dt.date | None:

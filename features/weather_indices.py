@@ -149,7 +149,9 @@ def weather_features(daily: pd.DataFrame,
     Parameters
     ----------
     daily : DataFrame
-        As for :func:`daily_indices`, already cut at the as-of date.
+        As for :func:`daily_indices`, already cut at the as-of date; or its output (with
+        ``gdd``, ``edd`` and ``water_balance``), used as it is, so that the indices of a
+        long record are computed once and cut at many dates.
     periods : mapping
         ``{name: ("MM-DD", "MM-DD")}``: inclusive day ranges within a year (start <= end).
     latitude : mapping, optional
@@ -166,7 +168,8 @@ def weather_features(daily: pd.DataFrame,
         e.g. after the as-of date) is NaN, never 0; its ``days_<p>`` is 0.
     """
     ranges = _parse_periods(periods)
-    table = daily_indices(daily, latitude)
+    indexed = {"gdd", "edd", "water_balance"} <= set(daily.columns)
+    table = daily.copy() if indexed else daily_indices(daily, latitude)
     table["year"] = table["date"].dt.year.astype("int64")
     day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
     table["complete"] = table[["tmax", "tmin", "pr"]].notna().all(axis=1)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "world": "forecast.commands:run_world",
     "data": "forecast.commands:run_data",
     "features": "forecast.commands:run_features",
+    "backtest": "forecast.experiment:run_backtest_command",
     "demo": "forecast.commands:run_demo",
 }
 
@@ -43,6 +44,8 @@ commands:
   data    check the configured data sources and write WORKDIR/data_report.json
   features  build or extend the feature store (WORKDIR/features/store); with
           as_of=YYYY-MM-DD (or end) also write the as-of feature matrix
+  backtest  backtest a model against the trend baseline over past seasons at every
+          forecast date; results in WORKDIR/backtests/, runs tracked in MLflow
   demo    run every pipeline stage that exists on the embedded default world
 
 Every command takes workdir=DIR (default ./cropcast-work). Hydra flags work:

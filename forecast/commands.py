@@ -194,11 +194,23 @@ def run_features(cfg: DictConfig) -> dict:
 
 
 def run_demo(cfg: DictConfig) -> dict:
-    """Run every stage that exists on the embedded default world: world, data, features."""
-    log.info("demo: stage 1/3: the simulated world")
+    """Run every stage that exists on the embedded default world: world, data, features
+    and the default backtest.
+
+    Returns
+    -------
+    dict
+        ``data_report``, ``features`` (see :func:`run_features`) and ``backtest`` (see
+        :func:`forecast.experiment.run_backtest_command`).
+    """
+    from forecast.experiment import run_backtest_command
+
+    log.info("demo: stage 1/4: the simulated world")
     run_world(cfg)
-    log.info("demo: stage 2/3: data sources checked at the door")
+    log.info("demo: stage 2/4: data sources checked at the door")
     report = run_data(cfg)
-    log.info("demo: stage 3/3: the feature store and an as-of matrix")
-    run_features(cfg)
-    return report
+    log.info("demo: stage 3/4: the feature store and an as-of matrix")
+    features = run_features(cfg)
+    log.info("demo: stage 4/4: the backtest %s", cfg.experiment_name)
+    backtest = run_backtest_command(cfg)
+    return {"data_report": report, "features": features, "backtest": backtest}

@@ -70,14 +70,17 @@ def _checked(frame: pd.DataFrame, required: Sequence[str], who: str,
 
 
 def _coverage(rows: pd.DataFrame) -> float:
-    """Share of ``y_true`` inside ``[lower, upper]``; NaN without (complete) bounds."""
+    """Share of ``y_true`` inside ``[lower, upper]`` over the rows that have both bounds
+    (a backtest's first seasons have none: too few earlier errors to calibrate); NaN when
+    no row has them."""
     if rows.empty or "lower" not in rows or "upper" not in rows:
         return float("nan")
     lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
-    if np.isnan(lower).any() or np.isnan(upper).any():
+    bounded = ~(np.isnan(lower) | np.isnan(upper))
+    if not bounded.any():
         return float("nan")
-    truth = rows["y_true"].to_numpy(float)
-    return float(np.mean((lower <= truth) & (truth <= upper)))
+    truth = rows["y_true"].to_numpy(float)[bounded]
+    return float(np.mean((lower[bounded] <= truth) & (truth <= upper[bounded])))
 
 
 def _rmse(truth: np.ndarray, pred: np.ndarray) -> float:

@@ -72,10 +72,18 @@ def test_every_world_config_instantiates(option, tmp_path):
 
 
 def test_demo_runs_on_a_tiny_world_and_keeps_everything_in_the_workdir(tmp_path):
-    result = run("demo", "world=tiny", "workdir=work", cwd=tmp_path)
+    # five seasons: three train the first test season
+    demo = ("demo", "world=tiny", "workdir=work", "cv.min_train_years=3")
+    result = run(*demo, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "world generated" in result.stdout
     assert "data: every source is valid" in result.stdout
+    assert "feature store: 75 unit(s) computed" in result.stdout
+    assert "matrix as of 2024-08-01: 495 region-years" in result.stdout
+    assert "county RMSE (bu/ac) by forecast date" in result.stdout
+    backtests = list((tmp_path / "work" / "backtests" / "demo_expanding").iterdir())
+    assert len(backtests) == 1 and (backtests[0] / "metrics.csv").is_file()
+    assert (tmp_path / "work" / "mlflow.db").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     report = json.loads((tmp_path / "work" / "data_report.json").read_text())
     assert report["yields"]["regions"] == 99
@@ -86,8 +94,9 @@ def test_demo_runs_on_a_tiny_world_and_keeps_everything_in_the_workdir(tmp_path)
     runs = list((tmp_path / "work" / "hydra" / "demo").iterdir())
     assert len(runs) == 1 and (runs[0] / ".hydra" / "config.yaml").is_file()
 
-    again = run("demo", "world=tiny", "workdir=work", cwd=tmp_path)
+    again = run(*demo, cwd=tmp_path)
     assert again.returncode == 0 and "world reused" in again.stdout
+    assert "feature store: 0 unit(s) computed, 75 already up to date" in again.stdout
 
 
 def test_multirun_sweeps_land_in_the_workdir(tmp_path):

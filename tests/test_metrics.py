@@ -79,9 +79,11 @@ def test_score_without_bound_columns_and_small_groups():
     assert empty.loc[0, "n"] == 0 and np.isnan(empty.loc[0, "rmse"])
 
 
-def test_nan_bound_gives_nan_coverage():
-    rows = _rows("m", [0, 0, 0, 0], lower=[0.0, 0.0, np.nan, 0.0], upper=[99.0] * 4)
-    assert np.isnan(score(rows).loc[0, "coverage"])
+def test_coverage_counts_only_rows_with_both_bounds():
+    rows = _rows("m", [0, 0, 0, 0], lower=[0.0, 200.0, np.nan, 0.0], upper=[999.0] * 4)
+    assert score(rows).loc[0, "coverage"] == pytest.approx(2 / 3)
+    unbounded = _rows("m", [0, 0, 0, 0], lower=[np.nan] * 4, upper=[99.0] * 4)
+    assert np.isnan(score(unbounded).loc[0, "coverage"])
 
 
 def test_coverage_by_year(predictions):

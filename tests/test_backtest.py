@@ -1,0 +1,141 @@
+"""Backtests on small simulated worlds: honest by construction, skilful where the world is.
+
+Shown here: the look-ahead test for an expanding-window backtest (everything after the
+forecast date changed, the predictions do not move), the late-season model beating the
+trend baseline with RMSE falling through the season, the outputs of `cropcast backtest`,
+leave-one-year-out saying it trains on later seasons, and MLflow runs nested as designed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_feature_store import CURVES, _build, _change_after, _copy_world
+
+from conftest import compose_command
+from features.asof import as_of_matrix
+from features.errors import CropcastError
+from features.sources.catalog import catalog_from_manifest
+from forecast.backtest import BacktestData, forecast_dates, run_backtest
+from forecast.experiment import run_backtest_command
+from forecast.splits import ExpandingWindow
+from models.baselines import RegionTrend
+from models.residual import TrendResidualRegressor
+
+TEN_SEASONS = ["world=tiny", "world.first_year=2004", "world.last_year=2013"]
+
+
+def _data(root, store) -> BacktestData:
+    quickstats = catalog_from_manifest(str(root / "manifest.json")).yields.load()
+    rows = store.load()
+    return BacktestData(quickstats.counties, lambda as_of: as_of_matrix(rows, as_of, CURVES),
+                        quickstats.states, quickstats.others)
+
+
+def _models():
+    from lightgbm import LGBMRegressor
+
+    return {"trend": RegionTrend(parent_column="state_fips"),
+            "lgbm": TrendResidualRegressor(
+                parent_column="state_fips",
+                regressor=LGBMRegressor(n_estimators=50, num_leaves=7, random_state=0,
+                                        n_jobs=1, verbose=-1))}
+
+
+def test_forecast_dates_every_16_days_from_june_1():
+    assert forecast_dates() == ["06-01", "06-17", "07-03", "07-19", "08-04", "08-20", "09-05",
+                                "09-21"]
+    assert forecast_dates(dates=["09-01", "end", "07-15"]) == ["07-15", "09-01", "end"]
+    with pytest.raises(CropcastError, match="MM-DD"):
+        forecast_dates(dates=["July 1"])
+
+
+def test_expanding_backtest_predictions_ignore_everything_after_the_forecast_date(
+        tiny_world, tmp_path):
+    root = _copy_world(tiny_world, tmp_path)
+    _, store = _build(root, tmp_path / "store")
+    splitter = ExpandingWindow(min_train_years=3, test_years=[2012])
+    before = run_backtest(_data(root, store), _models(), splitter, ["07-20"], last_year=2012,
+                          progress=False).predictions
+    _change_after(root, dt.date(2012, 7, 20), np.random.default_rng(0))
+    rerun, store = _build(root, tmp_path / "store")
+    assert rerun.computed  # the changed files were read again
+    after = run_backtest(_data(root, store), _models(), splitter, ["07-20"], last_year=2012,
+                         progress=False).predictions
+    assert not after["y_true"].equals(before["y_true"])  # the 2012 yields did change
+    pd.testing.assert_series_equal(before["y_pred"], after["y_pred"])
+
+
+@pytest.fixture(scope="module")
+def ten_seasons(tmp_path_factory):
+    """A ten-season Iowa world backtested once (LightGBM on trend residuals vs trend)."""
+    workdir = tmp_path_factory.mktemp("backtest")
+    overrides = [*TEN_SEASONS, f"workdir={workdir}", "tracking=none",
+                 "forecast.dates=[06-15,07-31,09-30]", "model.estimator.regressor.n_estimators=150"]
+    return run_backtest_command(compose_command("backtest", overrides)), workdir
+
+
+def test_late_season_model_beats_the_trend_and_improves_through_the_season(ten_seasons):
+    out, _ = ten_seasons
+    metrics = out["result"].metrics.set_index(["model", "forecast_date"])
+    assert metrics.loc[("lgbm", "09-30"), "skill_vs_trend"] > 0.2
+    assert (metrics.loc[("lgbm", "09-30"), "rmse"] < metrics.loc[("lgbm", "07-31"), "rmse"]
+            < metrics.loc[("lgbm", "06-15"), "rmse"])
+
+
+def test_backtest_writes_its_results_folder(ten_seasons):
+    out, workdir = ten_seasons
+    folder = out["folder"]
+    assert folder.parent == workdir / "backtests" / "demo_expanding"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["aggregated.parquet", "config.yaml", "county_errors.png",
+                     "coverage_by_year.csv", "metrics.csv", "notes.txt",
+                     "predicted_vs_observed.png", "predictions.parquet", "reliability.csv",
+                     "skill_by_date.png"]
+    metrics = pd.read_csv(folder / "metrics.csv")
+    assert list(metrics.columns) == ["model", "forecast_date", "n", "rmse", "nrmse", "mape",
+                                     "r2", "bias", "skill_vs_trend", "coverage"]
+    assert set(metrics["model"]) == {"trend", "lgbm"} and len(metrics) == 6
+    reliability = pd.read_csv(folder / "reliability.csv", dtype={"region_id": str})
+    assert set(reliability["region_id"]) == {"US"}
+    predictions = pd.read_parquet(folder / "predictions.parquet")
+    assert sorted(predictions["year"].unique()) == list(range(2009, 2014))
+    assert not list(folder.parent.glob(".*"))  # no staging folder left
+
+
+def test_loyo_says_it_trains_on_later_seasons(tiny_world, tmp_path):
+    overrides = ["world=tiny", f"data.manifest={tiny_world.root / 'manifest.json'}",
+                 f"workdir={tmp_path}", "experiment=demo_loyo", "tracking=none", "model=ridge",
+                 "forecast.dates=[08-15]", "workers=1"]
+    out = run_backtest_command(compose_command("backtest", overrides))
+    assert "trains on later seasons" in (out["folder"] / "notes.txt").read_text()
+    assert sorted(out["result"].predictions["year"].unique()) == list(range(2009, 2014))
+
+
+def test_mlflow_runs_nest_models_under_the_experiment(tiny_world, tmp_path):
+    import mlflow
+
+    overrides = ["world=tiny", f"data.manifest={tiny_world.root / 'manifest.json'}",
+                 f"workdir={tmp_path}", "model=ridge", "cv.min_train_years=3",
+                 "forecast.dates=[07-31,09-30]", "workers=1"]
+    out = run_backtest_command(compose_command("backtest", overrides))
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = mlflow.get_experiment_by_name("demo_expanding")
+    runs = mlflow.search_runs([experiment.experiment_id], output_format="list")
+    by_name = {r.info.run_name: r for r in runs}
+    assert {"demo_expanding", "trend", "ridge"} <= set(by_name)
+    job = next(r for r in runs if r.data.tags.get("mlflow.parentRunId")
+               == by_name["demo_expanding"].info.run_id)
+    assert job.data.params["model.name"] == "ridge" and job.data.tags["git_commit"]
+    ridge = by_name["ridge"]
+    assert ridge.data.tags["mlflow.parentRunId"] == job.info.run_id
+    history = mlflow.MlflowClient().get_metric_history(ridge.info.run_id, "rmse")
+    assert sorted(m.step for m in history) == [212, 273]  # day of year of Jul 31, Sep 30
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(ridge.info.run_id)}
+    assert {"metrics.csv", "skill_by_date.png", "reliability.csv"} <= artifacts
+    model = mlflow.sklearn.load_model(f"runs:/{ridge.info.run_id}/model")
+    example = out["result"].final_inputs.assign(year=2014)  # a season it never saw
+    assert np.isfinite(model.predict(example)).all()
