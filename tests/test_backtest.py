@@ -139,3 +139,24 @@ def test_mlflow_runs_nest_models_under_the_experiment(tiny_world, tmp_path):
     model = mlflow.sklearn.load_model(f"runs:/{ridge.info.run_id}/model")
     example = out["result"].final_inputs.assign(year=2014)  # a season it never saw
     assert np.isfinite(model.predict(example)).all()
+
+
+@pytest.mark.parametrize("option", ["lgbm", "lgbm_search", "ridge", "random_forest",
+                                    "recent_mean", "shrunk_trend"])
+def test_every_model_config_fits_and_predicts_a_later_season(option, tmp_path):
+    from forecast.commands import build
+
+    cfg = compose_command("backtest", [f"model={option}", f"workdir={tmp_path}"])
+    estimator = build(cfg.model.estimator, "model.estimator")
+    rng = np.random.default_rng(0)
+    seasons = np.repeat(np.arange(2010, 2020), 12)
+    frame = pd.DataFrame({"region_id": np.tile([f"19{i:03d}" for i in range(12)], 10),
+                          "year": seasons, "state_fips": "19",
+                          "edd": rng.gamma(2, 10, seasons.size)})
+    target = 150 + 2 * (seasons - 2010) - 0.5 * frame["edd"] + rng.normal(0, 2, seasons.size)
+    train = frame["year"] < 2019
+    fitted = estimator.fit(frame[train], target[train])
+    predicted = fitted.predict(frame[~train])
+    assert cfg.model.name == option and np.isfinite(predicted).all()
+    error = np.sqrt(np.mean((predicted - target[~train]) ** 2))
+    assert error < np.std(target)  # better than knowing nothing

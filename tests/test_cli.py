@@ -30,8 +30,8 @@ def test_unknown_command_is_one_line(tmp_path):
     result = run("forcast", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "cropcast: error: unknown command 'forcast'; choose one of: data, demo, world "
-        "(cropcast --help lists them)"]
+        "cropcast: error: unknown command 'forcast'; choose one of: backtest, data, demo, "
+        "features, world (cropcast --help lists them)"]
 
 
 @pytest.mark.parametrize(("override", "start"), [
