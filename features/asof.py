@@ -193,7 +193,7 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
     if weather is None:
         weather = daily_weather(known)
-    else:  # the same cut as the rows: by season, on obs_date
+    elif not weather.empty:  # the same cut as the rows: by season, on obs_date
         seasons = weather["date"].dt.year
         if as_of is not None:
             weather = weather[seasons <= as_of.year]

@@ -45,8 +45,11 @@ def _require(frame: object, columns: Sequence[str], who: str, what: str,
 
 
 def _date_key(value: object, who: str) -> str:
-    """A forecast date (``"MM-DD"`` label or date) as ``"MM-DD"`` (sorts in season order)."""
+    """A forecast date (``"MM-DD"`` label or date) as ``"MM-DD"`` (sorts in season order);
+    ``"end"`` (the end of season) stays ``"end"``."""
     text = value.strip() if isinstance(value, str) else value
+    if text == "end":
+        return "end"
     if isinstance(text, str) and re.fullmatch(r"\d{2}-\d{2}", text):
         text = f"2000-{text}"  # a leap year, so "02-29" is a valid label
     try:
@@ -77,7 +80,8 @@ def skill_by_date(metrics: pd.DataFrame, title: str = "Skill by forecast date") 
     _require(metrics, ["model", "forecast_date", "rmse", "skill_vs_trend"], who, "metrics",
              numeric=["rmse", "skill_vs_trend"])
     table = metrics.assign(_key=[_date_key(v, who) for v in metrics["forecast_date"]])
-    table = table.assign(_x=[pd.Timestamp(f"2000-{k}").day_of_year for k in table["_key"]])
+    table = table.assign(_x=[366 if k == "end" else pd.Timestamp(f"2000-{k}").day_of_year
+                             for k in table["_key"]])
     table = table.sort_values("_x", kind="stable")
     fig = Figure(figsize=(8, 6), layout="constrained")
     rmse_ax, skill_ax = fig.subplots(2, 1, sharex=True)

@@ -160,3 +160,52 @@ def test_every_model_config_fits_and_predicts_a_later_season(option, tmp_path):
     assert cfg.model.name == option and np.isfinite(predicted).all()
     error = np.sqrt(np.mean((predicted - target[~train]) ** 2))
     assert error < np.std(target)  # better than knowing nothing
+
+
+def _peer_data_set(folder):
+    """A peer's data set: yields, a region NDVI series whose peak tracks each season's
+    shock, and a precomputed soil table (no dates)."""
+    rng = np.random.default_rng(1)
+    regions = [f"19{i:03d}" for i in range(1, 41)]
+    yields, series, soil = [], [], []
+    for year in range(2008, 2020):
+        shock = rng.normal(0, 15)
+        for region in regions:
+            local = shock + rng.normal(0, 5)
+            yields.append((region, year, 160 + 2 * (year - 2008) + local))
+            for k, doy in enumerate(range(129, 274, 16)):
+                day = dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
+                peak = 0.8 + local / 100 if k == 5 else 0.3 + 0.08 * k
+                series.append((region, day.strftime("%Y%m%d"), peak))
+            soil.append((region, year, rng.uniform(0.1, 0.3)))
+    pd.DataFrame(yields, columns=["GEOID", "year", "yield"]).to_csv(folder / "y.csv",
+                                                                     index=False)
+    pd.DataFrame(series, columns=["GEOID", "date", "NDVI"]).to_csv(folder / "s.csv",
+                                                                   index=False)
+    pd.DataFrame(soil, columns=["GEOID", "year", "awc"]).to_csv(folder / "f.csv", index=False)
+    return [
+        "data=tables", f"data.yields.path={folder / 'y.csv'}", "data.yields.region_column=GEOID",
+        f"+data.series=[{{_target_: features.sources.tables.RegionTimeSeries, "
+        f"path: {folder / 's.csv'}, region_column: GEOID, value_columns: [NDVI], name: ee}}]",
+        "features.curves=[{product: ee, variable: NDVI, stat: value, window_days: 16}]",
+        f"workdir={folder / 'w'}", "tracking=none", "model=ridge", "workers=1"]
+
+
+def test_a_peer_data_set_backtests_with_nothing_but_a_data_config(tmp_path):
+    overrides = _peer_data_set(tmp_path)
+    out = run_backtest_command(compose_command("backtest",
+                                               [*overrides, "forecast.dates=[06-01,09-30]"]))
+    metrics = out["result"].metrics.set_index(["model", "forecast_date"])
+    assert metrics.loc[("ridge", "09-30"), "skill_vs_trend"] > 0.3  # the peak is known
+    assert abs(metrics.loc[("ridge", "06-01"), "skill_vs_trend"]) < 0.1  # nothing yet
+    assert set(out["result"].predictions["year"]) == set(range(2013, 2020))
+
+
+def test_a_feature_table_backtests_at_the_end_of_season_only(tmp_path):
+    table = (f"+data.features=[{{_target_: features.sources.tables.FeatureTable, "
+             f"path: {tmp_path / 'f.csv'}, region_column: GEOID, name: soil}}]")
+    overrides = [*_peer_data_set(tmp_path), table]
+    out = run_backtest_command(compose_command("backtest", [*overrides, "forecast.dates=[end]"]))
+    assert list(out["result"].metrics["forecast_date"].unique()) == ["end"]
+    with pytest.raises(CropcastError, match="has no dates.*as_of=end"):
+        run_backtest_command(compose_command("backtest", [*overrides, "forecast.dates=[08-01]"]))
