@@ -232,7 +232,8 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
     reliability = pd.DataFrame()
     if not aggregated.empty:
         nation = aggregated[aggregated["level"] == "nation"]
-        unweighted = sorted(nation.loc[nation["y_pred"].isna(), "year"].unique())
+        missing = nation.loc[nation["y_pred"].isna(), "year"].unique()
+        unweighted = sorted(int(y) for y in missing)
         if unweighted:
             notes.append(f"no national figure for seasons {unweighted}: some state has no "
                          "in-season acres there (no county acres in the seasons before)")
