@@ -60,17 +60,19 @@ def _resolve(target: str) -> Callable[[DictConfig], object]:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def _task(command: str) -> Callable[[DictConfig], None]:
+def _task(command: str) -> Callable[[DictConfig], float | None]:
     """Wrap the command's plain function for ``hydra.main``: errors become one line."""
     run = _resolve(COMMANDS[command])
 
-    def task(cfg: DictConfig) -> None:
+    def task(cfg: DictConfig) -> float | None:
         try:
-            run(cfg)
+            out = run(cfg)
         except CropcastError as error:
             print(f"cropcast {command}: error: {error}", file=sys.stderr)
             # SystemExit is not an Exception, so Hydra lets it through untouched.
             sys.exit(2)
+        # A sweeper that optimises (Optuna) reads the job's return value.
+        return out.get("objective") if isinstance(out, dict) else None
 
     task.__name__ = f"cropcast_{command}"
     return task

@@ -144,7 +144,22 @@ def run_backtest_command(cfg: DictConfig) -> dict:
                                   artifacts if name == cfg.model.name else [],
                                   result.final_models[name], result.final_inputs)
     print(_summary(result, folder))
-    return {"result": result, "folder": folder}
+    out = {"result": result, "folder": folder}
+    if cfg.get("objective"):
+        out["objective"] = _objective(result, cfg.model.name, cfg.objective)
+        print(f"objective ({cfg.objective} of {cfg.model.name}, mean over forecast dates): "
+              f"{out['objective']:.4f}")
+    return out
+
+
+def _objective(result: BacktestResult, model: str, metric: str) -> float:
+    """The value a sweeper minimises: ``metric`` of ``model`` averaged over the dates."""
+    allowed = ("rmse", "nrmse", "mape")
+    if metric not in allowed:
+        raise CropcastError(f"objective must be one of {list(allowed)} (minimised) or null; "
+                            f"got {metric!r}")
+    rows = result.metrics[result.metrics["model"] == model]
+    return float(rows[metric].mean())
 
 
 def _sweep_folder() -> str | None:

@@ -121,3 +121,20 @@ def test_data_errors_are_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().endswith("y.csv, line 2: yield 'x' in column 'yield' is not a "
                                           "number")
+
+
+def test_an_optuna_sweep_of_backtests_reports_its_best_value(tiny_world, tmp_path):
+    result = run("backtest", "-m", "experiment=demo_lgbm_sweep", "world=tiny",
+                 f"data.manifest={tiny_world.root / 'manifest.json'}", "workdir=work",
+                 "tracking=none", "workers=1", "cv.min_train_years=2", "cv.test_years=[2012]",
+                 "hydra.sweeper.n_trials=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = [float(line.rsplit(":", 1)[1]) for line in result.stdout.splitlines()
+              if line.startswith("objective (rmse of lgbm")]
+    assert len(values) == 2
+    best = [line for line in result.stderr.splitlines() + result.stdout.splitlines()
+            if "Best value:" in line]
+    assert best and float(best[0].rsplit(":", 1)[1]) == pytest.approx(min(values), abs=1e-4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    runs = list((tmp_path / "work" / "backtests" / "demo_lgbm_sweep").iterdir())
+    assert len(runs) == 2
