@@ -28,6 +28,7 @@ from forecast.commands import FEATURES_DIR, _catalog, build
 __all__ = ["BACKTESTS_DIR", "run_backtest_command"]
 
 BACKTESTS_DIR = "backtests"
+_OBJECTIVES = ("rmse", "nrmse", "mape")
 log = logging.getLogger(__name__)
 
 
@@ -107,7 +108,11 @@ def _write(result: BacktestResult, folder: Path, cfg: DictConfig, regions) -> li
 
 
 def run_backtest_command(cfg: DictConfig) -> dict:
-    """Run the configured backtest; returns its result and output folder."""
+    """Run the configured backtest; returns its result and output folder (and, with
+    ``objective``, the value an optimising sweeper minimises)."""
+    if cfg.get("objective") not in (None, *_OBJECTIVES):
+        raise CropcastError(f"objective must be one of {list(_OBJECTIVES)} (minimised) or "
+                            f"null; got {cfg.objective!r}")
     spec = build(cfg.features, "features")
     models = {name: build(node, f"baselines.{name}") for name, node in cfg.baselines.items()}
     models[cfg.model.name] = build(cfg.model.estimator, "model.estimator")
@@ -154,10 +159,6 @@ def run_backtest_command(cfg: DictConfig) -> dict:
 
 def _objective(result: BacktestResult, model: str, metric: str) -> float:
     """The value a sweeper minimises: ``metric`` of ``model`` averaged over the dates."""
-    allowed = ("rmse", "nrmse", "mape")
-    if metric not in allowed:
-        raise CropcastError(f"objective must be one of {list(allowed)} (minimised) or null; "
-                            f"got {metric!r}")
     rows = result.metrics[result.metrics["model"] == model]
     return float(rows[metric].mean())
 

@@ -209,3 +209,10 @@ def test_a_feature_table_backtests_at_the_end_of_season_only(tmp_path):
     assert list(out["result"].metrics["forecast_date"].unique()) == ["end"]
     with pytest.raises(CropcastError, match="has no dates.*as_of=end"):
         run_backtest_command(compose_command("backtest", [*overrides, "forecast.dates=[08-01]"]))
+
+
+def test_a_bad_objective_is_refused_before_any_work(tmp_path):
+    cfg = compose_command("backtest", [f"workdir={tmp_path}", "objective=r2"])
+    with pytest.raises(CropcastError, match=r"objective must be one of \['rmse'"):
+        run_backtest_command(cfg)
+    assert not (tmp_path / "world").exists()
