@@ -17,7 +17,8 @@ from features.errors import CropcastError
 from features.sources.catalog import DataCatalog, check_catalog
 from forecast.world import MANIFEST, World, WorldSpec, build_world
 
-__all__ = ["FEATURES_DIR", "build", "run_data", "run_demo", "run_features", "run_world"]
+__all__ = ["FEATURES_DIR", "build", "data_catalog", "run_data", "run_demo", "run_features",
+           "run_world"]
 
 DATA_REPORT = "data_report.json"
 FEATURES_DIR = "features"
@@ -73,7 +74,7 @@ def run_world(cfg: DictConfig) -> World:
     return world
 
 
-def _catalog(cfg: DictConfig) -> DataCatalog:
+def data_catalog(cfg: DictConfig) -> DataCatalog:
     """Instantiate ``cfg.data``; a manifest-based config without a manifest reads the world
     of the ``world`` group, generating it first if needed."""
     node = OmegaConf.to_container(cfg.data, resolve=False)
@@ -95,7 +96,7 @@ def run_data(cfg: DictConfig) -> dict:
     dict
         The report (per source: rows, regions, years, missing values by code, ...).
     """
-    report = check_catalog(_catalog(cfg))
+    report = check_catalog(data_catalog(cfg))
     path = write_text_atomic(Path(cfg.workdir) / DATA_REPORT,
                              json.dumps(report, indent=1, default=str) + "\n")
     print(_data_summary(report))
@@ -165,7 +166,7 @@ def run_features(cfg: DictConfig) -> dict:
         raise CropcastError(f"features config must build a MatrixSpec; its _target_ made a "
                             f"{type(spec).__name__}")
     spec.curve_specs()  # a bad curve is reported before hours of work
-    catalog = _catalog(cfg)
+    catalog = data_catalog(cfg)
     folder = Path(cfg.workdir) / FEATURES_DIR
     store = FeatureStore(folder / "store")
     years = None if cfg.get("years") is None else [int(y) for y in cfg.years]

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from features.errors import CropcastError
 from forecast.backtest import BacktestData, BacktestResult, forecast_dates, run_backtest
-from forecast.commands import FEATURES_DIR, _catalog, build
+from forecast.commands import FEATURES_DIR, build, data_catalog
 
 __all__ = ["BACKTESTS_DIR", "run_backtest_command"]
 
@@ -119,7 +119,7 @@ def run_backtest_command(cfg: DictConfig) -> dict:
     splitter = build(cfg.cv, "cv")
     tracker = build(cfg.tracking, "tracking")
     dates = forecast_dates(**OmegaConf.to_container(cfg.forecast, resolve=True))
-    catalog = _catalog(cfg)
+    catalog = data_catalog(cfg)
     counties, states, others = _yields(catalog)
     matrix, fingerprint = _matrix_builder(cfg, catalog, spec)
     data = BacktestData(counties, matrix, states, others)
