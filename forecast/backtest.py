@@ -129,7 +129,7 @@ def _with_intervals(frame: pd.DataFrame, level: float, min_years: int) -> pd.Dat
 
 def _aggregated(predictions: pd.DataFrame, data: BacktestData, level: float,
                 min_years: int) -> pd.DataFrame:
-    counties = _parent(data.yields.rename(columns={"harvested_acres": "harvested_acres"}))
+    counties = _parent(data.yields)
     if "harvested_acres" not in counties:
         return pd.DataFrame()
     states = data.states if data.states is not None else pd.DataFrame(
