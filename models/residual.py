@@ -3,6 +3,13 @@
 ``prediction = trend(region, year) + regressor(features)``: the trend carries the region's
 level and technology gain, the regressor the season's departure from it (vegetation,
 weather). Both are fitted on the training rows only.
+
+A trend fitted straight on yields takes the weather of its few training seasons for
+technology: a drought near the end of the record tilts every slope down. Backfitting
+(``backfit_rounds``) fits the trend on yields with a weather model's estimate of each
+season's departure removed, alternating a few times (Hastie & Tibshirani's backfitting
+for additive models); ``relative`` models the departure as a share of the trend, as
+weather stress acts on yields.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from features.errors import CropcastError
+from models.base import check_int
 from models.baselines import RegionTrend
 from models.frame import feature_frame, read_rows, read_target
 
@@ -28,17 +36,17 @@ __all__ = ["TrendResidualRegressor", "default_regressor"]
 _KEYS = ("region_column", "year_column", "parent_column")
 
 
-def default_regressor() -> Pipeline:
+def default_regressor(alpha: float = 1.0) -> Pipeline:
     """The residual regressor used when none is given.
 
     Median imputation (NaN features are common: imagery not yet available), scaling,
-    then ridge regression (``alpha=1.0``).
+    then ridge regression with penalty ``alpha``.
     """
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median")),
             ("scale", StandardScaler()),
-            ("ridge", Ridge(alpha=1.0)),
+            ("ridge", Ridge(alpha=alpha)),
         ]
     )
 
@@ -48,8 +56,9 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
 
     ``fit`` clones and fits ``trend`` on the training rows, then clones and fits
     ``regressor`` on the features to predict ``y - trend.predict(X)``; ``predict`` adds the
-    two. ``X`` is read as in :mod:`models.frame` (for arrays: a constant trend, every
-    column a feature).
+    two (``relative``: multiplies; ``backfit_rounds``: the trend is fitted on yields with
+    the weather's departure removed). ``X`` is read as in :mod:`models.frame` (for
+    arrays: a constant trend, every column a feature).
 
     The key columns are set here once: ``region_column``, ``year_column`` and
     ``parent_column`` are passed to the trend's clone (overriding the trend's own values)
@@ -72,6 +81,19 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         Key columns of ``X``.
     parent_column : str or None, default=None
         Parent region column, passed to the trend.
+    relative : bool, default=False
+        Model the departure as a share of the trend: ``regressor`` learns
+        ``y / trend - 1`` and ``predict`` returns ``trend * (1 + regressor)``. Needs a
+        positive trend on the training rows.
+    backfit_rounds : int, default=0
+        Rounds of backfitting (>= 0). Each round fits the trend on the yields with the
+        current weather departure removed, then ``backfit_regressor`` on the departures
+        from that trend; the final trend is fitted on the yields less the last round's
+        departure, and ``regressor`` on the departures from it. 0 fits the trend on the
+        yields as they are.
+    backfit_regressor : estimator or None, default=None
+        The weather model of backfitting, fitted in-sample each round, so it should be
+        simple (None: :func:`default_regressor`, a ridge regression).
 
     Attributes
     ----------
@@ -98,6 +120,9 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         region_column: str = "region_id",
         year_column: str = "year",
         parent_column: str | None = None,
+        relative: bool = False,
+        backfit_rounds: int = 0,
+        backfit_regressor: Any = None,
     ) -> None:
         self.trend = trend
         self.regressor = regressor
@@ -105,6 +130,9 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         self.region_column = region_column
         self.year_column = year_column
         self.parent_column = parent_column
+        self.relative = relative
+        self.backfit_rounds = backfit_rounds
+        self.backfit_regressor = backfit_regressor
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -152,16 +180,52 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
                 "Every feature column of X is empty (all NaN) in training: "
                 f"{self.dropped_columns_}."
             )
-        trend = RegionTrend() if self.trend is None else self.trend
-        self.trend_ = clone(trend)
-        own = self.trend_.get_params(deep=False)
-        self.trend_.set_params(**{k: getattr(self, k) for k in _KEYS if k in own})
-        self.trend_.fit(X, target)
-        residual = target - np.asarray(self.trend_.predict(X), dtype=np.float64)
+        check_int(self, "backfit_rounds", self.backfit_rounds, 0)
+        if not isinstance(self.relative, bool | np.bool_):
+            raise CropcastError("The 'relative' parameter of TrendResidualRegressor must be "
+                                f"a bool. Got {self.relative!r} instead.")
+        features = features[self.feature_columns_]
+        adjusted = target
+        weather = (default_regressor() if self.backfit_regressor is None
+                   else self.backfit_regressor)
+        for _ in range(int(self.backfit_rounds)):
+            departure = self._departure(target, self._fit_trend(X, adjusted).predict(X))
+            effect = clone(weather).fit(features, departure).predict(features)
+            adjusted = self._without(target, np.asarray(effect, dtype=np.float64).ravel())
+        self.trend_ = self._fit_trend(X, adjusted)
+        residual = self._departure(target, self.trend_.predict(X))
         regressor = default_regressor() if self.regressor is None else self.regressor
         self.regressor_ = clone(regressor)
-        self.regressor_.fit(features[self.feature_columns_], residual)
+        self.regressor_.fit(features, residual)
         return self
+
+    def _fit_trend(self, X: Any, y: np.ndarray) -> Any:
+        trend = clone(RegionTrend() if self.trend is None else self.trend)
+        own = trend.get_params(deep=False)
+        trend.set_params(**{k: getattr(self, k) for k in _KEYS if k in own})
+        return trend.fit(X, y)
+
+    def _departure(self, y: np.ndarray, trend: Any) -> np.ndarray:
+        """The season's departure from the trend: bu/acre, or a share of the trend."""
+        trend = np.asarray(trend, dtype=np.float64)
+        if not self.relative:
+            return y - trend
+        if not (trend > 0).all():
+            at = int(np.flatnonzero(~(trend > 0))[0])
+            raise CropcastError(
+                f"TrendResidualRegressor(relative=True) needs a positive trend on every "
+                f"training row; row {at} has trend {trend[at]!r}. Use relative=False or a "
+                "trend that stays positive (e.g. more shrinkage toward the parent slope)."
+            )
+        return y / trend - 1.0
+
+    def _without(self, y: np.ndarray, effect: np.ndarray) -> np.ndarray:
+        """Yields with a departure removed (the inverse of :meth:`_departure`)."""
+        if not self.relative:
+            return y - effect
+        # A share below -95% would divide by almost nothing: such a season says little
+        # about the trend anyway.
+        return y / (1.0 + np.maximum(effect, -0.95))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict ``trend + regressor`` for each row of ``X``.
@@ -180,4 +244,5 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         frame, _ = read_rows(self, X, reset=False)
         features = feature_frame(frame, exclude=self._keys(), feature_columns=self.feature_columns_)
         trend = np.asarray(self.trend_.predict(X), dtype=np.float64)
-        return trend + np.asarray(self.regressor_.predict(features), dtype=np.float64).ravel()
+        departure = np.asarray(self.regressor_.predict(features), dtype=np.float64).ravel()
+        return trend * (1.0 + departure) if self.relative else trend + departure

@@ -17,6 +17,7 @@ ESTIMATORS = [
     RegionTrend(shrinkage=4.0, min_years=3, max_years=10),
     TrendResidualRegressor(),
     TrendResidualRegressor(regressor=Ridge(alpha=0.1)),
+    TrendResidualRegressor(backfit_rounds=2),
     TrendResidualRegressor(regressor=LGBMRegressor(n_estimators=5, verbose=-1, random_state=0)),
 ]
 

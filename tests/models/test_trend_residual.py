@@ -192,3 +192,56 @@ def test_hydra_instantiates_and_clone_keeps_nested_parameters():
     assert params["trend__shrinkage"] == 3.0 and params["trend__robust"] is True
     assert params["regressor__verbose"] == -1 and params["parent_column"] == "state_fips"
     assert copy.trend is not model.trend
+
+
+def drought_at_the_end() -> tuple[pd.DataFrame, np.ndarray]:
+    """One region, y = 100 + 2 (year - 2000) + 10 x, with the worst seasons (x < 0) last.
+
+    A trend fitted on y takes the late droughts for a slower technology gain.
+    """
+    years = np.arange(2000, 2010)
+    x = np.array([0.5, -0.2, 0.8, 0.1, 0.3, 0.6, -0.4, 0.2, -1.5, -1.2])
+    X = pd.DataFrame({"region_id": "19001", "year": years, "x": x})
+    return X, 100.0 + 2.0 * (years - 2000) + 10.0 * x
+
+
+def test_backfitting_separates_the_trend_from_the_weather():
+    X, y = drought_at_the_end()
+    plain = TrendResidualRegressor(regressor=LinearRegression()).fit(X, y)
+    assert plain.trend_.coef_.loc["19001", "slope"] < 1.0  # the droughts tilt it down
+    model = TrendResidualRegressor(regressor=LinearRegression(), backfit_rounds=50,
+                                   backfit_regressor=LinearRegression()).fit(X, y)
+    # Backfitting two linear terms converges to their joint least-squares fit: exact here.
+    assert model.trend_.coef_.loc["19001", "slope"] == pytest.approx(2.0, abs=1e-6)
+    assert model.regressor_.coef_[0] == pytest.approx(10.0, abs=1e-5)
+    new = pd.DataFrame({"region_id": ["19001"], "year": [2012], "x": [0.0]})
+    assert model.predict(new)[0] == pytest.approx(124.0, abs=1e-4)
+    assert plain.predict(new)[0] < 115.0
+
+
+def test_relative_departures_multiply_the_trend():
+    X, y = drought_at_the_end()
+    line = 100.0 + 2.0 * (X["year"].to_numpy() - 2000)
+    y = line * (1.0 + 0.1 * X["x"].to_numpy())  # the weather takes a share of the trend
+    model = TrendResidualRegressor(regressor=LinearRegression(), relative=True,
+                                   backfit_rounds=200,
+                                   backfit_regressor=LinearRegression()).fit(X, y)
+    # Fixed points form a family (trend / (1 + c), departure c + 0.1 (1 + c) x): the split
+    # between a common share and the trend is not identified, their product is.
+    new = pd.DataFrame({"region_id": ["19001"] * 2, "year": [2012] * 2, "x": [0.0, -2.0]})
+    assert model.predict(new) == pytest.approx([124.0, 124.0 * 0.8], abs=1e-3)
+    plain = TrendResidualRegressor(regressor=LinearRegression(), relative=True).fit(X, y)
+    assert abs(plain.predict(new)[0] - 124.0) > 5.0
+
+
+def test_relative_needs_a_positive_trend():
+    X, y = drought_at_the_end()
+    with pytest.raises(CropcastError, match=r"relative=True\) needs a positive trend.*row 0"):
+        TrendResidualRegressor(relative=True).fit(X, y - 200.0)
+
+
+@pytest.mark.parametrize("rounds", [-1, 1.5, True])
+def test_backfit_rounds_must_be_a_count(rounds):
+    X, y = drought_at_the_end()
+    with pytest.raises(CropcastError, match=r"'backfit_rounds' parameter .* int >= 0"):
+        TrendResidualRegressor(backfit_rounds=rounds).fit(X, y)
