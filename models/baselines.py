@@ -196,9 +196,77 @@ class RegionTrend(RegionModel):
     def fit(self, X: Any, y: Any) -> RegionTrend:
         """Fit every region's line on the training rows ``X``, ``y``; return self."""
         self._check_params()
-        robust, k = bool(self.robust), float(self.shrinkage)
         table = self._table(X, y)
         table = table[last_years(table, self.max_years, "region")]
+        parents = table.groupby("region", sort=False)["parent"].nunique()
+        if (parents > 1).any():
+            r = parents.index[parents > 1][0]
+            values = list(dict.fromkeys(table.loc[table["region"] == r, "parent"]))
+            raise CropcastError(
+                f"Region {r!r} has {len(values)} values in parent column "
+                f"{self.parent_column!r} ({values[:5]}); a region needs one parent."
+            )
+        coef, parent_rows = (self._fit_robust(table) if self.robust
+                             else self._fit_ols(table))
+        columns = [self.region_column, "parent", "n_years", "slope", "intercept", "source"]
+        coef = pd.DataFrame(coef, columns=columns).set_index(self.region_column)
+        if self.parent_column is None:
+            self.coef_ = coef.drop(columns="parent")
+        else:
+            self.coef_ = coef.rename(columns={"parent": self.parent_column})
+        self.parent_coef_ = pd.DataFrame(
+            parent_rows, columns=["parent", "n_years", "slope", "intercept"]
+        ).set_index("parent")
+        return self
+
+    def _fit_ols(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Least-squares lines from per-region moments, vectorised (no loop over regions)."""
+        k = float(self.shrinkage)
+        by_region = table.groupby("region", sort=True)
+        centred = table.assign(
+            dt=table["year"] - by_region["year"].transform("mean"),
+            dy=table["y"] - by_region["y"].transform("mean"))
+        centred = centred.assign(sxy=centred["dt"] * centred["dy"], sxx=centred["dt"] ** 2)
+        regions = centred.groupby("region", sort=True).agg(
+            parent=("parent", "first"), n_years=("year", "nunique"), year=("year", "mean"),
+            y=("y", "mean"), sxy=("sxy", "sum"), sxx=("sxx", "sum"))
+
+        def within(moments: pd.DataFrame) -> float:
+            sxx = moments["sxx"].sum()
+            return float(moments["sxy"].sum() / sxx) if sxx > 0 else float("nan")
+
+        pooled = within(regions)
+        self.pooled_slope_ = 0.0 if np.isnan(pooled) else pooled
+        self.pooled_intercept_ = float(table["y"].mean() - self.pooled_slope_
+                                       * table["year"].mean())
+        parent_rows = pd.DataFrame(columns=["parent", "n_years", "slope", "intercept"])
+        slope_of_parent = pd.Series(self.pooled_slope_, index=regions.index)
+        if self.parent_column is not None:
+            parent_slope = regions.groupby("parent", sort=True)[["sxy", "sxx"]].sum()
+            parent_slope = (parent_slope["sxy"] / parent_slope["sxx"]).where(
+                parent_slope["sxx"] > 0).fillna(self.pooled_slope_)
+            by_parent = table.groupby("parent", sort=True).agg(
+                n_years=("year", "nunique"), year=("year", "mean"), y=("y", "mean"))
+            parent_rows = pd.DataFrame({
+                "parent": by_parent.index, "n_years": by_parent["n_years"].to_numpy(),
+                "slope": parent_slope.to_numpy(),
+                "intercept": (by_parent["y"] - parent_slope * by_parent["year"]).to_numpy()})
+            slope_of_parent = regions["parent"].map(parent_slope)
+        own = regions["n_years"] >= self.min_years
+        n = regions["n_years"]
+        shrunk = (n * regions["sxy"] / regions["sxx"] + k * slope_of_parent) / (n + k)
+        b = shrunk.where(own, slope_of_parent)
+        fallback = "parent" if self.parent_column is not None else "pooled"
+        coef = pd.DataFrame({
+            self.region_column: regions.index, "parent": regions["parent"].to_numpy(),
+            "n_years": n.to_numpy(), "slope": b.to_numpy(),
+            "intercept": (regions["y"] - b * regions["year"]).to_numpy(),
+            "source": np.where(own, "region", fallback)})
+        return coef, parent_rows
+
+    def _fit_robust(self, table: pd.DataFrame) -> tuple[list, list]:
+        """Theil-Sen lines, region by region."""
+        robust, k = True, float(self.shrinkage)
         regions = split_by(table, "region")
         series = {r: (g["year"], g["y"]) for r, g in regions.items()}
         pooled = pooled_slope(list(series.values()), robust)
@@ -214,29 +282,15 @@ class RegionTrend(RegionModel):
                 parent_rows.append((p, n, parent_slopes[p], self._level(g, parent_slopes[p])))
         rows = []
         for r, g in regions.items():
-            parents = list(dict.fromkeys(g["parent"]))
-            if len(parents) > 1:
-                raise CropcastError(
-                    f"Region {r!r} has {len(parents)} values in parent column "
-                    f"{self.parent_column!r} ({parents[:5]}); a region needs one parent."
-                )
-            b = parent_slopes.get(parents[0], self.pooled_slope_)
+            parent = g["parent"][0]
+            b = parent_slopes.get(parent, self.pooled_slope_)
             source = "parent" if self.parent_column is not None else "pooled"
             n = len(np.unique(g["year"]))
             if n >= self.min_years:
                 own = slope(*series[r], robust)
                 b, source = (n * own + k * b) / (n + k), "region"
-            rows.append((r, parents[0], n, b, self._level(g, b), source))
-        columns = [self.region_column, "parent", "n_years", "slope", "intercept", "source"]
-        coef = pd.DataFrame(rows, columns=columns).set_index(self.region_column)
-        if self.parent_column is None:
-            self.coef_ = coef.drop(columns="parent")
-        else:
-            self.coef_ = coef.rename(columns={"parent": self.parent_column})
-        self.parent_coef_ = pd.DataFrame(
-            parent_rows, columns=["parent", "n_years", "slope", "intercept"]
-        ).set_index("parent")
-        return self
+            rows.append((r, parent, n, b, self._level(g, b), source))
+        return rows, parent_rows
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict ``intercept + slope * year`` for each row of ``X``.

@@ -179,3 +179,39 @@ def test_parameter_errors_name_parameter_allowed_values_and_value(two_lines, par
     X, y = two_lines
     with pytest.raises(CropcastError, match=message):
         RegionTrend(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 7.0])
+def test_ols_lines_match_numpy_region_by_region(shrinkage):
+    """Noisy ragged panels: every line equals numpy's, pooled within the parent."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for i in range(40):
+        years = np.sort(rng.choice(np.arange(1995, 2015), size=rng.integers(1, 12),
+                                   replace=False))
+        noisy = 150 + 2 * (years - 2000) + rng.normal(0, 9, len(years))
+        parts.append(pd.DataFrame({"region_id": f"r{i:02d}", "state_fips": f"p{i % 3}",
+                                   "year": years, "yield": noisy}))
+    table = pd.concat(parts, ignore_index=True)
+    model = RegionTrend(shrinkage=shrinkage, min_years=4, parent_column="state_fips")
+    model.fit(table.drop(columns="yield"), table["yield"])
+
+    def moments(g):
+        dt = g["year"] - g["year"].mean()
+        return pd.Series({"sxy": (dt * (g["yield"] - g["yield"].mean())).sum(),
+                          "sxx": (dt ** 2).sum()})
+
+    per_region = table.groupby("region_id").apply(moments, include_groups=False)
+    parent_of = table.groupby("region_id")["state_fips"].first()
+    within = per_region.groupby(parent_of).sum()
+    parent_slope = within["sxy"] / within["sxx"]
+    for region, g in table.groupby("region_id"):
+        n, b = g["year"].nunique(), parent_slope[parent_of[region]]
+        if n >= 4:
+            b = (n * np.polyfit(g["year"], g["yield"], 1)[0] + shrinkage * b) / (n + shrinkage)
+        line = model.coef_.loc[region]
+        assert line["slope"] == pytest.approx(b, rel=1e-9)
+        assert line["intercept"] == pytest.approx(g["yield"].mean() - b * g["year"].mean(),
+                                                  rel=1e-9)
+        assert line["source"] == ("region" if n >= 4 else "parent")
+    assert model.parent_coef_["slope"].to_dict() == pytest.approx(parent_slope.to_dict())
