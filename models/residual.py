@@ -93,7 +93,8 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         yields as they are.
     backfit_regressor : estimator or None, default=None
         The weather model of backfitting, fitted in-sample each round, so it should be
-        simple (None: :func:`default_regressor`, a ridge regression).
+        simple (None: :func:`default_regressor`, a ridge regression). The steps before
+        the last of a ``Pipeline`` are fitted once, unless one of them needs the target.
 
     Attributes
     ----------
@@ -186,11 +187,11 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
                                 f"a bool. Got {self.relative!r} instead.")
         features = features[self.feature_columns_]
         adjusted = target
-        weather = (default_regressor() if self.backfit_regressor is None
-                   else self.backfit_regressor)
+        if self.backfit_rounds:
+            weather, design = self._weather_design(features)
         for _ in range(int(self.backfit_rounds)):
             departure = self._departure(target, self._fit_trend(X, adjusted).predict(X))
-            effect = clone(weather).fit(features, departure).predict(features)
+            effect = clone(weather).fit(design, departure).predict(design)
             adjusted = self._without(target, np.asarray(effect, dtype=np.float64).ravel())
         self.trend_ = self._fit_trend(X, adjusted)
         residual = self._departure(target, self.trend_.predict(X))
@@ -198,6 +199,15 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         self.regressor_ = clone(regressor)
         self.regressor_.fit(features, residual)
         return self
+
+    def _weather_design(self, features: Any) -> tuple[Any, Any]:
+        """The backfitting model and its input: a Pipeline's target-free preprocessing
+        (imputer, scaler) is fitted once, not every round."""
+        weather = default_regressor() if self.backfit_regressor is None else self.backfit_regressor
+        if isinstance(weather, Pipeline) and len(weather.steps) > 1 and not any(
+                get_tags(step).target_tags.required for _, step in weather.steps[:-1]):
+            return weather[-1], clone(weather[:-1]).fit_transform(features)
+        return weather, features
 
     def _fit_trend(self, X: Any, y: np.ndarray) -> Any:
         trend = clone(RegionTrend() if self.trend is None else self.trend)
