@@ -185,6 +185,15 @@ class YieldTable:
         Expected length of every region id (5 for US county FIPS).
     pad_region_id : bool
         Left-pad numeric ids with zeros to ``region_id_width`` instead of failing.
+    first_year : int, optional
+        Keep the seasons from this year on (e.g. 1990 for a modern-era trend).
+    zero_yield_without_area : {"missing", "keep", "error"}
+        What a yield of exactly 0 with no harvested area (missing or 0) is. Such rows are
+        "not published" placeholders in NASS-derived county files, not crop failures
+        (a failed crop has no harvested acres, so no yield). ``missing`` (default with
+        ``area_column``) reads them as NaN and counts them in ``placeholder_rows_``;
+        ``keep`` keeps the 0; ``error`` refuses the file naming the first row. Without
+        ``area_column`` zeros are kept.
     """
 
     path: str
@@ -197,6 +206,9 @@ class YieldTable:
     commodity: str = "CORN"
     region_id_width: int | None = None
     pad_region_id: bool = False
+    first_year: int | None = None
+    zero_yield_without_area: str = "missing"
+    placeholder_rows_: int = field(default=0, init=False, repr=False)
 
     def load(self) -> pd.DataFrame:
         """``region_id, year, yield`` (and ``harvested_area``) in ``output_units``."""
@@ -230,8 +242,35 @@ class YieldTable:
             raise CropcastError(f"{path}, {_line(table, position, path)}: yield "
                                 f"{table[self.yield_column].iloc[position]!r} is negative or "
                                 "infinite")
+        out = self._placeholders(out, table, path)
+        if self.first_year is not None:
+            if not isinstance(self.first_year, int) or isinstance(self.first_year, bool):
+                raise CropcastError(f"first_year must be a year (int) or null; got "
+                                    f"{self.first_year!r}")
+            out = out[out["year"] >= self.first_year]
         _check_unique(out, ["region_id", "year"], path)
         return out.sort_values(["region_id", "year"], ignore_index=True)
+
+    def _placeholders(self, out: pd.DataFrame, table: pd.DataFrame,
+                      path: Path) -> pd.DataFrame:
+        """Zero yields without harvested area: NaN, kept or refused (see the class)."""
+        rule = self.zero_yield_without_area
+        if rule not in ("missing", "keep", "error"):
+            raise CropcastError(f"zero_yield_without_area must be one of ['missing', 'keep', "
+                                f"'error']; got {rule!r}")
+        if not self.area_column or rule == "keep":
+            return out
+        area = out["harvested_area"]
+        placeholder = (out["yield"] == 0) & (area.isna() | (area == 0))
+        if placeholder.any() and rule == "error":
+            position = int(np.flatnonzero(placeholder.to_numpy())[0])
+            raise CropcastError(
+                f"{path}, {_line(table, position, path)}: yield 0 with no harvested area "
+                f"({self.area_column!r} empty or 0) for region {out['region_id'].iloc[position]!r} "
+                f"{int(out['year'].iloc[position])}: a 'not published' placeholder, not a crop "
+                "failure; set zero_yield_without_area=missing to read such rows as missing")
+        self.placeholder_rows_ = int(placeholder.sum())
+        return out.assign(**{"yield": out["yield"].mask(placeholder)})
 
 
 def _dates(table: pd.DataFrame, column: str, path: Path) -> pd.Series:

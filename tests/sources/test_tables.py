@@ -170,3 +170,38 @@ def test_series_needs_value_columns(tmp_path):
     path = _csv(tmp_path, "region_id,date,NDVI\nA,2019-07-01,0.5\n")
     with pytest.raises(CropcastError, match=r"value_columns is empty"):
         RegionTimeSeries(str(path)).load()
+
+
+PLACEHOLDERS = ("fips,year,yield,area\n"
+                "51045,1999,0.0,\n"      # not published: no area
+                "51045,2000,0,0\n"       # not published: area 0
+                "51045,2001,0.0,1200\n"  # a real zero on harvested acres: kept
+                "51045,2002,95.5,1300\n")
+
+
+def test_zero_yields_without_area_are_placeholders_read_as_missing(tmp_path):
+    path = _csv(tmp_path, PLACEHOLDERS)
+    source = YieldTable(str(path), region_column="fips", area_column="area")
+    table = source.load()
+    assert table["yield"].isna().tolist() == [True, True, False, False]
+    assert table["yield"].iloc[2:].tolist() == [0.0, 95.5]
+    assert source.placeholder_rows_ == 2
+    kept = YieldTable(str(path), region_column="fips", area_column="area",
+                      zero_yield_without_area="keep").load()
+    assert kept["yield"].tolist() == [0.0, 0.0, 0.0, 95.5]
+    with pytest.raises(CropcastError, match=r"t\.csv, line 2: yield 0 with no harvested area "
+                                            r".*'51045' 1999"):
+        YieldTable(str(path), region_column="fips", area_column="area",
+                   zero_yield_without_area="error").load()
+    with pytest.raises(CropcastError, match="zero_yield_without_area must be one of"):
+        YieldTable(str(path), region_column="fips", area_column="area",
+                   zero_yield_without_area="drop").load()
+
+
+def test_first_year_keeps_the_later_seasons(tmp_path):
+    path = _csv(tmp_path, PLACEHOLDERS)
+    table = YieldTable(str(path), region_column="fips", area_column="area",
+                       first_year=2001).load()
+    assert table["year"].tolist() == [2001, 2002]
+    with pytest.raises(CropcastError, match="first_year must be a year"):
+        YieldTable(str(path), region_column="fips", first_year="2001").load()
