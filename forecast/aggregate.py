@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.errors import CropcastError
 
-__all__ = ["AGGREGATE_COLUMNS", "aggregate", "inseason_acres"]
+__all__ = ["AGGREGATE_COLUMNS", "aggregate", "inseason_acres", "states_left_out"]
 
 AGGREGATE_COLUMNS = ("model", "forecast_date", "level", "region_id", "year", "y_pred", "y_true",
                      "production_pred", "production_true", "acres_pred", "acres_true",
@@ -205,6 +205,25 @@ def _truth(final: pd.DataFrame, who: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return published[["region_id", "year"]].assign(published=True), totals
 
 
+def states_left_out(aggregated: pd.DataFrame) -> dict[int, list[str]]:
+    """The states left out of the national figure, by season (from state aggregates).
+
+    Parameters
+    ----------
+    aggregated : DataFrame
+        :func:`aggregate` output at ``level="state"`` (other levels are ignored).
+
+    Returns
+    -------
+    dict of int to list of str
+        ``{year: [state FIPS, ...]}`` for the seasons where some state had no predicted
+        yield (no county with in-season acres) for some model and forecast date.
+    """
+    states = aggregated[(aggregated["level"] == "state") & aggregated["y_pred"].isna()]
+    return {int(year): sorted(group["region_id"].astype(str).unique())
+            for year, group in states.groupby("year")}
+
+
 def aggregate(predictions: pd.DataFrame, acres: pd.DataFrame, level: str = "state",
               final: pd.DataFrame | None = None,
               others: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -218,7 +237,10 @@ def aggregate(predictions: pd.DataFrame, acres: pd.DataFrame, level: str = "stat
     yields x FINAL harvested acres of every published county of the state, plus the
     ``others`` rows' production, so state totals reconcile with NASS's; counties with a
     prediction but no published yield or acres are left out and counted in
-    ``n_counties_unpublished``. The nation sums the states present in the predictions.
+    ``n_counties_unpublished``. The nation sums the states present in the predictions that
+    have a predicted yield; a state none of whose counties has in-season acres is left out
+    of both the predicted and the true national totals (see
+    :func:`states_left_out`).
 
     Parameters
     ----------
@@ -288,8 +310,13 @@ def aggregate(predictions: pd.DataFrame, acres: pd.DataFrame, level: str = "stat
     sums = ["production_pred", "acres_pred", "production_true", "acres_true", "n_counties",
             "n_counties_unpublished"]
     if level == "nation":
+        # A state without a predicted yield (no county with in-season acres) is left out
+        # on both sides, so the nation compares like with like; NaN only when no state is.
+        unweighted = ~(states["acres_pred"] > 0)
+        states.loc[unweighted, ["production_pred", "acres_pred", "production_true",
+                                "acres_true"]] = np.nan
         states = states.groupby(["model", "forecast_date", "year"], as_index=False,
-                                dropna=False)[sums].agg(lambda s: s.sum(skipna=False))
+                                dropna=False)[sums].agg(lambda s: s.sum(min_count=1))
         states["state_fips"] = "US"
     out = states.rename(columns={"state_fips": "region_id"}).assign(level=level)
     out["y_pred"] = out["production_pred"] / out["acres_pred"]

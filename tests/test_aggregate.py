@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.errors import CropcastError
-from forecast.aggregate import AGGREGATE_COLUMNS, aggregate, inseason_acres
+from forecast.aggregate import AGGREGATE_COLUMNS, aggregate, inseason_acres, states_left_out
 
 NAN = np.nan
 HARVESTED = {  # region_id -> harvested acres 2018, 2019, 2020, 2021
@@ -202,3 +202,18 @@ def test_errors_name_the_problem(acres, counties, states):
     with pytest.raises(CropcastError, match=r"counties has 2 rows sharing a \(region_id, "
                                             r"year\), e.g. \('19001', 2018\)"):
         inseason_acres(pd.concat([counties, counties.iloc[[0]]]), states, 2021)
+
+
+def test_a_state_without_inseason_acres_is_left_out_of_the_nation(acres, counties, others):
+    final = counties[["region_id", "year", "yield", "harvested_acres"]]
+    kansas_unweighted = acres.assign(acres=acres["acres"].where(acres["state_fips"] != "20"))
+    states = aggregate(_predictions(), kansas_unweighted, final=final, others=others)
+    assert states_left_out(states) == {2021: ["20"]}
+    us = aggregate(_predictions(), kansas_unweighted, level="nation", final=final,
+                   others=others).iloc[0]
+    # Iowa alone on both sides (see test_state_aggregates_with_final_and_others).
+    assert us["y_pred"] == pytest.approx(170.0)
+    assert us["production_true"] == pytest.approx(66000.0)
+    assert us["y_true"] == pytest.approx(165.0)
+    nobody = acres.assign(acres=np.nan)
+    assert aggregate(_predictions(), nobody, level="nation", final=final)["y_pred"].isna().all()
