@@ -25,8 +25,9 @@ from sklearn.base import clone
 from tqdm.auto import tqdm
 
 from features.errors import CropcastError
-from forecast.aggregate import aggregate, inseason_acres
+from forecast.aggregate import aggregate, inseason_acres, states_left_out
 from forecast.metrics import coverage_by_year, reliability_table, score
+from forecast.usda import USDA_RELEASES, compare_with_usda
 from models.intervals import conformal_halfwidth
 
 __all__ = ["BacktestData", "BacktestResult", "forecast_dates", "run_backtest"]
@@ -91,6 +92,7 @@ class BacktestResult:
     final_models: dict = field(default_factory=dict)
     final_inputs: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    usda: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _parent(frame: pd.DataFrame) -> pd.DataFrame:
@@ -161,7 +163,8 @@ def _fit_predict(name: str, estimator, train: pd.DataFrame, test: pd.DataFrame,
 def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
                  last_year: int | None = None, level: float = 0.9,
                  min_calibration_years: int = 3, baseline: str = "trend",
-                 workers: int = 1, progress: bool = True) -> BacktestResult:
+                 workers: int = 1, progress: bool = True,
+                 usda_releases: dict[str, str] | None = None) -> BacktestResult:
     """Backtest every model at every forecast date over the splitter's test seasons.
 
     Parameters
@@ -186,13 +189,18 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
         Processes fitting the models of a forecast date in parallel (joblib).
     progress : bool
         Show a progress bar.
+    usda_releases : dict of str to str, optional
+        Release day ``MM-DD`` of USDA's monthly forecasts (default
+        :data:`forecast.usda.USDA_RELEASES`), for the comparison with the USDA forecasts
+        in ``data.states``.
 
     Returns
     -------
     BacktestResult
         County predictions (with ``lower``/``upper``), ``metrics.csv`` rows, coverage by
         season, state and national aggregates with intervals, the reliability table
-        (national) and each model refitted on every season at the last forecast date.
+        (national), each model refitted on every season at the last forecast date, and
+        the state forecasts beside USDA's (``usda``, empty without USDA forecasts).
     """
     if baseline not in models:
         raise CropcastError(f"the backtest needs its baseline {baseline!r} among the models; "
@@ -235,13 +243,26 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
         missing = nation.loc[nation["y_pred"].isna(), "year"].unique()
         unweighted = sorted(int(y) for y in missing)
         if unweighted:
-            notes.append(f"no national figure for seasons {unweighted}: some state has no "
+            notes.append(f"no national figure for seasons {unweighted}: no state has "
                          "in-season acres there (no county acres in the seasons before)")
+        left_out = states_left_out(aggregated)
+        if left_out:
+            listed = "; ".join(f"{year}: {', '.join(fips)}" for year, fips in left_out.items())
+            notes.append("national figures leave out, on both sides, the states without "
+                         f"in-season acres (no county acres in the seasons before): {listed}")
         if nation["y_pred"].notna().any():
             reliability = reliability_table(nation[nation["y_pred"].notna()])
+    usda = pd.DataFrame()
+    if not aggregated.empty:
+        usda = compare_with_usda(aggregated[aggregated["level"] == "state"], data.states,
+                                 usda_releases or USDA_RELEASES)
+        if usda.empty:
+            notes.append("no comparison with USDA: the data holds no USDA Aug-Nov state "
+                         "yield forecasts (Quick Stats 'YEAR - AUG FORECAST' rows) for the "
+                         "test seasons, or none after a forecast date")
     trainable = design[design["yield"].notna()]
     final = {name: clone(est).fit(trainable.drop(columns="yield"), trainable["yield"])
              for name, est in models.items()}
     return BacktestResult(predictions, score(predictions, baseline),
                           coverage_by_year(predictions), aggregated, reliability, final,
-                          trainable.drop(columns="yield").head(5), notes)
+                          trainable.drop(columns="yield").head(5), notes, usda)

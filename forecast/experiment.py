@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from features.errors import CropcastError
 from forecast.backtest import BacktestData, BacktestResult, forecast_dates, run_backtest
 from forecast.commands import FEATURES_DIR, build, data_catalog
+from forecast.usda import usda_summary
 
 __all__ = ["BACKTESTS_DIR", "run_backtest_command"]
 
@@ -91,6 +92,9 @@ def _write(result: BacktestResult, folder: Path, cfg: DictConfig, regions) -> li
     if not result.aggregated.empty:
         result.aggregated.to_parquet(folder / "aggregated.parquet", index=False)
         result.reliability.to_csv(folder / "reliability.csv", index=False)
+    if not result.usda.empty:
+        result.usda.to_csv(folder / "usda_comparison.csv", index=False)
+        usda_summary(result.usda).to_csv(folder / "usda_summary.csv", index=False)
     (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     (folder / "notes.txt").write_text("\n".join(result.notes) + "\n")
     title = f"{cfg.experiment_name}: {cfg.cv.get('_target_', '').rsplit('.', 1)[-1]}"
@@ -123,9 +127,11 @@ def run_backtest_command(cfg: DictConfig) -> dict:
     counties, states, others = _yields(catalog)
     matrix, fingerprint = _matrix_builder(cfg, catalog, spec)
     data = BacktestData(counties, matrix, states, others)
+    releases = cfg.get("usda_releases")
     result = run_backtest(data, models, splitter, dates, level=cfg.interval_level,
                           min_calibration_years=cfg.min_calibration_years,
-                          baseline=cfg.baseline, workers=cfg.workers)
+                          baseline=cfg.baseline, workers=cfg.workers,
+                          usda_releases=dict(releases) if releases else None)
     root = Path(cfg.workdir) / BACKTESTS_DIR / cfg.experiment_name
     root.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -177,6 +183,9 @@ def _sweep_folder() -> str | None:
 def _summary(result: BacktestResult, folder: Path) -> str:
     table = result.metrics.pivot(index="forecast_date", columns="model",
                                  values="rmse").round(2)
-    lines = ["county RMSE (bu/ac) by forecast date:", table.to_string(),
-             *[f"note: {n}" for n in result.notes], f"results: {folder}"]
+    lines = ["county RMSE (bu/ac) by forecast date:", table.to_string()]
+    if not result.usda.empty:
+        lines += ["state yield RMSE (% of final), ours before each USDA forecast vs USDA's:",
+                  usda_summary(result.usda).round(2).to_string(index=False)]
+    lines += [*[f"note: {n}" for n in result.notes], f"results: {folder}"]
     return "\n".join(lines)

@@ -103,6 +103,7 @@ def test_backtest_writes_its_results_folder(ten_seasons):
     assert set(reliability["region_id"]) == {"US"}
     predictions = pd.read_parquet(folder / "predictions.parquet")
     assert sorted(predictions["year"].unique()) == list(range(2009, 2014))
+    assert "no comparison with USDA" in (folder / "notes.txt").read_text()
     assert not list(folder.parent.glob(".*"))  # no staging folder left
 
 
@@ -216,3 +217,37 @@ def test_a_bad_objective_is_refused_before_any_work(tmp_path):
     with pytest.raises(CropcastError, match=r"objective must be one of \['rmse'"):
         run_backtest_command(cfg)
     assert not (tmp_path / "world").exists()
+
+
+def test_usda_forecasts_in_the_data_are_compared_state_by_state():
+    """Two states of three counties, 2010-2017; USDA forecast each state's yield +2% in
+    August and +1% in September (of the final county-rebuilt yield)."""
+    years, counties = range(2010, 2018), ["19001", "19003", "19005", "17001", "17003", "17005"]
+    rng = np.random.default_rng(0)
+    yields = pd.DataFrame([(c, y, 150 + 2 * (y - 2010) + rng.normal(0, 5), 10_000.0)
+                           for c in counties for y in years],
+                          columns=["region_id", "year", "yield", "harvested_acres"])
+    final = yields.assign(state_fips=yields["region_id"].str[:2]).groupby(
+        ["state_fips", "year"])["yield"].mean()  # equal acres: the plain mean
+    states = pd.DataFrame([(s, y, f"YEAR - {m} FORECAST", "yield", v * k)
+                           for (s, y), v in final.items()
+                           for m, k in (("AUG", 1.02), ("SEP", 1.01))],
+                          columns=["state_fips", "year", "reference_period", "variable",
+                                   "value"])
+    matrix = yields[["region_id", "year"]].assign(x=1.0)
+    data = BacktestData(yields, lambda as_of: matrix, states)
+    result = run_backtest(data, {"trend": RegionTrend()}, ExpandingWindow(min_train_years=5),
+                          ["07-15", "08-15", "09-01"], progress=False)
+    usda = result.usda
+    assert len(usda) == 2 * 3 * 2  # states x test seasons 2015-2017 x months
+    pairs = set(zip(usda["usda_month"], usda["forecast_date"], strict=True))
+    assert pairs == {("AUG", "07-15"), ("SEP", "09-01")}
+    assert usda["final_source"].eq("counties").all()
+    by_month = usda.groupby("usda_month")["usda_error_pct"]
+    assert by_month.min().to_dict() == pytest.approx({"AUG": 2.0, "SEP": 1.0})
+    assert by_month.max().to_dict() == pytest.approx({"AUG": 2.0, "SEP": 1.0})
+    trend = result.aggregated.query("level == 'state'").set_index(
+        ["region_id", "year", "forecast_date"])["y_pred"]
+    row = usda.iloc[0]
+    assert row["y_pred"] == trend[(row["region_id"], row["year"], row["forecast_date"])]
+    assert not any("no comparison with USDA" in n for n in result.notes)
