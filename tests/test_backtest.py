@@ -251,3 +251,24 @@ def test_usda_forecasts_in_the_data_are_compared_state_by_state():
     row = usda.iloc[0]
     assert row["y_pred"] == trend[(row["region_id"], row["year"], row["forecast_date"])]
     assert not any("no comparison with USDA" in n for n in result.notes)
+
+
+def test_nass_trend_baselines_run_through_the_backtest_command(tmp_path):
+    """The real-history study's config on a file of the same shape with exact lines."""
+    rows = ["fips,state_fips,year,yield_bu_ac,area_harvested_ac"]
+    for fips, level in (("19001", 150.0), ("19003", 170.0), ("17001", 160.0)):
+        rows += [f"{fips},{fips[:2]},{year},{level + 2 * (year - 2000):.1f},10000"
+                 for year in range(1985, 2013)]
+    rows.append("17003,17,2005,0.0,")  # a "not published" placeholder: read as missing
+    path = tmp_path / "nass_county.csv"
+    path.write_text("\n".join(rows) + "\n")
+    overrides = ["experiment=nass_trend_baselines", f"data.yields.path={path}",
+                 "cv.test_years=[2010,2011,2012]", "tracking=none", f"workdir={tmp_path}"]
+    out = run_backtest_command(compose_command("backtest", overrides))
+    rmse = out["result"].metrics.set_index("model")["rmse"]
+    assert set(rmse.index) == {"trend", "ols_since1990", "theilsen_15y", "shrunk5_15y",
+                               "recent_mean"}
+    # Straight lines are extrapolated exactly; the mean of the last 5 seasons lags by 3.
+    assert rmse.drop("recent_mean").max() == pytest.approx(0.0, abs=1e-9)
+    assert rmse["recent_mean"] == pytest.approx(6.0)
+    assert (out["result"].predictions["year"] >= 2010).all()
