@@ -245,7 +245,8 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
         if unweighted:
             notes.append(f"no national figure for seasons {unweighted}: no state has "
                          "in-season acres there (no county acres in the seasons before)")
-        left_out = states_left_out(aggregated)
+        left_out = {year: fips for year, fips in states_left_out(aggregated).items()
+                    if year not in unweighted}
         if left_out:
             listed = "; ".join(f"{year}: {', '.join(fips)}" for year, fips in left_out.items())
             notes.append("national figures leave out, on both sides, the states without "
