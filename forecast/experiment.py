@@ -122,6 +122,7 @@ def run_backtest_command(cfg: DictConfig) -> dict:
     models[cfg.model.name] = build(cfg.model.estimator, "model.estimator")
     splitter = build(cfg.cv, "cv")
     tracker = build(cfg.tracking, "tracking")
+    tracker.check(cfg.experiment_name)  # a bad tracking URI fails before the work
     dates = forecast_dates(**OmegaConf.to_container(cfg.forecast, resolve=True))
     catalog = data_catalog(cfg)
     counties, states, others = _yields(catalog)

@@ -49,6 +49,9 @@ def _step(forecast_date: str) -> int:
 class NoTracking:
     """``tracking=none``: runs without MLflow."""
 
+    def check(self, name: str) -> None:
+        """Nothing to check."""
+
     @contextmanager
     def experiment(self, name: str, config: Mapping, tags: Mapping[str, str],
                    sweep: str | None = None) -> Iterator[None]:
@@ -88,19 +91,26 @@ class MlflowTracking:
         mlflow.set_tracking_uri(self.uri)
         return mlflow
 
-    @contextmanager
-    def experiment(self, name: str, config: Mapping, tags: Mapping[str, str],
-                   sweep: str | None = None) -> Iterator[None]:
-        """Open the experiment's parent run (shared by every job of a sweep)."""
+    def check(self, name: str) -> None:
+        """Open (or create) experiment ``name`` now, so a bad URI fails before the work."""
+        self._open(name)
+
+    def _open(self, name: str):
         mlflow = self._mlflow()
         try:
             if self.artifacts and mlflow.get_experiment_by_name(name) is None:
                 location = Path(self.artifacts).expanduser().resolve()
                 mlflow.create_experiment(name, artifact_location=location.as_uri())
-            experiment = mlflow.set_experiment(name)
+            return mlflow, mlflow.set_experiment(name)
         except Exception as error:  # noqa: BLE001 - MLflow raises several kinds here
             raise CropcastError(f"tracking.uri={self.uri!r}: MLflow cannot open experiment "
                                 f"{name!r} ({error}); check the URI or use tracking=none") from None
+
+    @contextmanager
+    def experiment(self, name: str, config: Mapping, tags: Mapping[str, str],
+                   sweep: str | None = None) -> Iterator[None]:
+        """Open the experiment's parent run (shared by every job of a sweep)."""
+        mlflow, experiment = self._open(name)
         parent_id = None
         if sweep:
             found = mlflow.search_runs([experiment.experiment_id], output_format="list",

@@ -219,6 +219,14 @@ def test_a_bad_objective_is_refused_before_any_work(tmp_path):
     assert not (tmp_path / "world").exists()
 
 
+def test_a_bad_tracking_uri_is_refused_before_any_work(tmp_path):
+    cfg = compose_command("backtest", [f"workdir={tmp_path}", "tracking.uri=notascheme://x"])
+    with pytest.raises(CropcastError, match=r"tracking.uri='notascheme://x': MLflow cannot "
+                                            r"open experiment 'demo_expanding'"):
+        run_backtest_command(cfg)
+    assert not (tmp_path / "world").exists()
+
+
 def test_usda_forecasts_in_the_data_are_compared_state_by_state():
     """Two states of three counties, 2010-2017; USDA forecast each state's yield +2% in
     August and +1% in September (of the final county-rebuilt yield)."""
