@@ -15,6 +15,9 @@ Columns (besides ``region_id`` and ``year``):
   all lower case, e.g. ``mod13q1_ndvi_weighted_mean_d193``.
 - ``wx_{gdd,edd,pr,wb,tmax,days}_{period}``: weather over each period up to ``D``
   (:func:`features.weather_indices.weather_features`); a period not begun is absent.
+- ``wx_{edd,pr,wb,days}_tt_{phase}``: weather over crop phases in thermal time up to ``D``
+  (:func:`features.weather_indices.thermal_features`: degree days since May 1); NaN for a
+  region-year whose phase had not begun.
 - ``{column}_anom``: the value minus the region's mean over earlier years (never later
   ones) for the curves' peak, integral and last value and the season weather sums.
 - the precomputed feature tables' columns (end of season only).
@@ -32,7 +35,13 @@ import pandas as pd
 from features.errors import CropcastError
 from features.season import SeasonCalendar, climatology_anomalies, curve_features, season_curves
 from features.sources.tables import FeatureTable, RegionTimeSeries
-from features.weather_indices import DEFAULT_PERIODS, daily_indices, weather_features
+from features.weather_indices import (
+    DEFAULT_PERIODS,
+    DEFAULT_THERMAL_PERIODS,
+    daily_indices,
+    thermal_features,
+    weather_features,
+)
 
 __all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "daily_weather", "parse_as_of",
            "series_rows"]
@@ -137,19 +146,24 @@ def daily_weather(rows: pd.DataFrame) -> pd.DataFrame:
     return daily_indices(daily)
 
 
-def _weather_block(daily: pd.DataFrame, periods: dict, as_of: dt.date | None) -> pd.DataFrame:
+def _weather_block(daily: pd.DataFrame, periods: dict, thermal: dict,
+                   as_of: dt.date | None) -> pd.DataFrame:
     if daily.empty:
         return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
     if as_of is not None:  # periods that begin after D hold nothing yet
         limit = cutoff(as_of, 2001).strftime("%m-%d")
         periods = {k: v for k, v in periods.items() if v[0] <= limit}
-    table = weather_features(daily.drop(columns="obs_date"), periods)
+    daily = daily.drop(columns="obs_date")
+    table = weather_features(daily, periods)
+    if thermal:
+        table = table.merge(thermal_features(daily, thermal), on=_KEY, how="left")
     return table.rename(columns={c: f"wx_{c}" for c in table.columns if c not in _KEY})
 
 
 def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSpec],
                  periods: dict | None = None, tables: list[FeatureTable] | None = None,
-                 min_years: int = 3, weather: pd.DataFrame | None = None) -> pd.DataFrame:
+                 min_years: int = 3, weather: pd.DataFrame | None = None,
+                 thermal_periods: dict | None = None) -> pd.DataFrame:
     """The feature matrix as of ``as_of``: one row per region-year.
 
     Parameters
@@ -171,6 +185,9 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     weather : DataFrame, optional
         :func:`daily_weather` of ``rows``, when the caller cuts one record at many dates
         (computed here otherwise).
+    thermal_periods : dict, optional
+        Crop phases in thermal time (``name: (a, b)`` degree days since May 1); the
+        default vegetative, flowering and grain-fill phases; ``{}`` for none.
 
     Returns
     -------
@@ -200,8 +217,9 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
             seasons = weather["date"].dt.year
         limit = seasons.map({y: cutoff(as_of, int(y)) for y in seasons.unique()})
         weather = weather[weather["obs_date"] <= limit]
-    blocks.append(_weather_block(weather, dict(DEFAULT_PERIODS if periods is None else periods),
-                                 as_of))
+    blocks.append(_weather_block(
+        weather, dict(DEFAULT_PERIODS if periods is None else periods),
+        dict(DEFAULT_THERMAL_PERIODS if thermal_periods is None else thermal_periods), as_of))
     keys = rows[_KEY].drop_duplicates()
     keys = keys.assign(region_id=keys["region_id"].astype(object).astype(str),
                        year=keys["year"].astype(int))
@@ -234,11 +252,15 @@ class MatrixSpec:
         Weather periods, ``name: [MM-DD, MM-DD]``.
     min_years : int
         Earlier years needed for an anomaly.
+    thermal_periods : dict, optional
+        Crop phases in thermal time, ``name: [a, b]`` degree days since May 1 (default:
+        :data:`features.weather_indices.DEFAULT_THERMAL_PERIODS`; ``{}`` for none).
     """
 
     curves: list[dict] = field(default_factory=list)
     periods: dict | None = None
     min_years: int = 3
+    thermal_periods: dict | None = None
 
     def curve_specs(self) -> list[CurveSpec]:
         """The curves as :class:`CurveSpec` objects (a bad field is a clear error)."""
@@ -261,8 +283,10 @@ class MatrixSpec:
         """:func:`as_of_matrix` with these settings."""
         periods = None if self.periods is None else {k: tuple(v) for k, v in
                                                       self.periods.items()}
+        thermal = None if self.thermal_periods is None else {
+            k: tuple(v) for k, v in self.thermal_periods.items()}
         return as_of_matrix(rows, as_of, self.curve_specs(), periods, tables, self.min_years,
-                            weather)
+                            weather, thermal)
 
 
 def parse_as_of(value: object) -> dt.date | None:

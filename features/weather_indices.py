@@ -16,8 +16,8 @@ import pandas as pd
 
 from features.errors import CropcastError
 
-__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "daily_indices", "degree_days",
-           "extraterrestrial_radiation", "weather_features"]
+__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS", "daily_indices",
+           "degree_days", "extraterrestrial_radiation", "thermal_features", "weather_features"]
 
 DEFAULT_LATITUDE = 40.0  # degrees north: the middle of the US Corn Belt
 DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
@@ -26,6 +26,14 @@ DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
     "vegetative": ("05-01", "06-30"), "silking": ("07-01", "07-31"),
     "grainfill": ("08-01", "09-15"), "season": ("05-01", "09-30"),
 }
+# Crop phases in thermal time: growing degree days (10-29 C) accumulated from May 1, so a
+# phase moves with each season's warmth (a calendar month does not). Corn silks at about
+# 700-800 degree days after planting; 550-1050 brackets flowering for typical planting.
+DEFAULT_THERMAL_PERIODS: dict[str, tuple[float, float]] = {
+    "tt_vegetative": (250.0, 550.0), "tt_flowering": (550.0, 1050.0),
+    "tt_grainfill": (1050.0, 1500.0),
+}
+THERMAL_START = "05-01"
 REQUIRED = ("region_id", "date", "tmax", "tmin", "pr")
 _TOLERANCE = 1e-6  # degrees C: tmax below tmin by less than this is rounding, not an error
 _SOLAR_CONSTANT = 0.0820  # MJ m-2 min-1 (FAO-56 eq. 21)
@@ -182,6 +190,69 @@ def weather_features(daily: pd.DataFrame,
         for prefix, column in sums.items():
             columns[f"{prefix}_{name}"] = group[column].sum(min_count=1).reindex(index)
         columns[f"tmax_{name}"] = group["tmax"].mean().reindex(index)
+        columns[f"days_{name}"] = (group["complete"].sum().reindex(index, fill_value=0)
+                                   .astype("int64"))
+    out = pd.DataFrame(columns, index=index).reset_index()
+    out["region_id"] = out["region_id"].astype(str)
+    return out
+
+
+def thermal_features(daily: pd.DataFrame,
+                     periods: Mapping[str, tuple[float, float]] = DEFAULT_THERMAL_PERIODS,
+                     start: str = THERMAL_START,
+                     latitude: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Weather summed over crop phases defined in thermal time, one row per (region_id, year).
+
+    Each day from ``start`` on belongs to phase ``p = (a, b)`` when the growing degree days
+    accumulated from ``start`` through that day lie in ``[a, b)``. Only days in the table
+    count, so a table cut at an as-of date gives the phases as far as they had gone then.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        As for :func:`weather_features` (raw or already indexed).
+    periods : mapping
+        ``{name: (a, b)}`` degree-day bounds, ``0 <= a < b``.
+    start : str
+        ``MM-DD`` from which degree days accumulate.
+    latitude : mapping, optional
+        As for :func:`daily_indices`.
+
+    Returns
+    -------
+    DataFrame
+        ``region_id``, ``year``, then per phase ``edd_<p>``, ``pr_<p>``, ``wb_<p>`` (sums)
+        and ``days_<p>`` (days with complete weather in the phase). A phase not reached
+        is NaN (``days_<p>`` 0), never 0.
+    """
+    for name, bounds in periods.items():
+        try:
+            low, high = (float(v) for v in bounds)
+        except (TypeError, ValueError):
+            low, high = np.nan, np.nan
+        if not 0 <= low < high:
+            raise CropcastError(f"thermal period {name!r}={bounds!r} must be two degree-day "
+                                "bounds 0 <= a < b, e.g. (550, 1050)")
+    try:
+        first = _month_day(start)
+    except (TypeError, ValueError):
+        raise CropcastError(f"thermal start {start!r} must be a day 'MM-DD', e.g. "
+                            "'05-01'") from None
+    indexed = {"gdd", "edd", "water_balance"} <= set(daily.columns)
+    table = daily.copy() if indexed else daily_indices(daily, latitude)
+    table["year"] = table["date"].dt.year.astype("int64")
+    day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
+    keys = table[["region_id", "year"]].drop_duplicates().sort_values(["region_id", "year"])
+    index = pd.MultiIndex.from_frame(keys)
+    table = table[day >= first].sort_values(["region_id", "date"])
+    table["complete"] = table[["tmax", "tmin", "pr"]].notna().all(axis=1)
+    thermal = table.groupby(["region_id", "year"])["gdd"].cumsum()  # NaN days add nothing
+    columns: dict[str, pd.Series] = {}
+    for name, (low, high) in periods.items():
+        inside = (thermal >= float(low)) & (thermal < float(high))
+        group = table[inside.to_numpy()].groupby(["region_id", "year"])
+        for prefix, column in (("edd", "edd"), ("pr", "pr"), ("wb", "water_balance")):
+            columns[f"{prefix}_{name}"] = group[column].sum(min_count=1).reindex(index)
         columns[f"days_{name}"] = (group["complete"].sum().reindex(index, fill_value=0)
                                    .astype("int64"))
     out = pd.DataFrame(columns, index=index).reset_index()

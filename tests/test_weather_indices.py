@@ -12,6 +12,7 @@ from features.weather_indices import (
     daily_indices,
     degree_days,
     extraterrestrial_radiation,
+    thermal_features,
     weather_features,
 )
 
@@ -218,3 +219,40 @@ def test_errors_name_what_is_wrong():
         weather_features(good, periods={"late": ("09-30", "05-01")})
     with pytest.raises(CropcastError, match="gdd_base=30.0 must be below gdd_cap=29.0"):
         daily_indices(good, gdd_base=30.0)
+
+
+def _warming_may():
+    """Iowa 2012: April and May 1-30 at 20 C (10 GDD a day), then 31 C (19 GDD, 2 EDD a
+    day) to Aug 31; 1 mm of rain a day."""
+    days = pd.date_range("2012-04-01", "2012-08-31")
+    tmax = np.where(days < pd.Timestamp("2012-05-31"), 20.0, 31.0)
+    return pd.DataFrame({"region_id": "19153", "date": days, "tmax": tmax, "tmin": tmax,
+                         "pr": 1.0})
+
+
+def test_thermal_phases_follow_accumulated_degree_days():
+    table = thermal_features(_warming_may(), {"early": (250, 550), "late": (550, 1050)})
+    row = table.iloc[0]
+    # May 25-30 (cumulative 250-300 at 10 a day; April never counts), then 13 days at 19 a
+    # day (319 ... 547): 19 days, 13 x 2 extreme degree days, 19 mm.
+    assert (row["days_early"], row["edd_early"], row["pr_early"]) == (19, 26.0, 19.0)
+    # 566 ... 1041: 26 days at 19 a day, all hot.
+    assert (row["days_late"], row["edd_late"], row["pr_late"]) == (26, 52.0, 26.0)
+
+
+def test_thermal_phases_as_far_as_the_table_goes():
+    daily = _warming_may()
+    cut = thermal_features(daily[daily["date"] <= "2012-05-27"],
+                           {"early": (250, 550), "late": (550, 1050)}).iloc[0]
+    assert (cut["days_early"], cut["edd_early"], cut["pr_early"]) == (3, 0.0, 3.0)
+    assert cut["days_late"] == 0 and np.isnan(cut["edd_late"]) and np.isnan(cut["pr_late"])
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"periods": {"p": (550, 250)}}, r"thermal period 'p'=\(550, 250\) must be two degree-day"),
+    ({"periods": {"p": ("a", 9)}}, "thermal period 'p'"),
+    ({"start": "May 1"}, r"thermal start 'May 1' must be a day 'MM-DD'"),
+])
+def test_thermal_errors_name_the_setting(kwargs, message):
+    with pytest.raises(CropcastError, match=message):
+        thermal_features(_warming_may(), **kwargs)
