@@ -13,9 +13,9 @@ Columns (besides ``region_id`` and ``year``):
   start day of year) whose window had ended by ``D``; and ``_integral``, ``_peak``,
   ``_peak_doy``, ``_greenup_slope``, ``_last`` (see :func:`features.season.curve_features`),
   all lower case, e.g. ``mod13q1_ndvi_weighted_mean_d193``.
-- ``wx_{gdd,edd,pr,wb,tmax,days}_{period}``: weather over each period up to ``D``
+- ``wx_{gdd,edd,pr,wb,ws,tmax,days}_{period}``: weather over each period up to ``D``
   (:func:`features.weather_indices.weather_features`); a period not begun is absent.
-- ``wx_{edd,pr,wb,days}_tt_{phase}``: weather over crop phases in thermal time up to ``D``
+- ``wx_{edd,pr,wb,ws,days}_tt_{phase}``: weather over crop phases in thermal time up to ``D``
   (:func:`features.weather_indices.thermal_features`: degree days since May 1); NaN for a
   region-year whose phase had not begun.
 - ``{column}_anom``: the value minus the region's mean over earlier years (never later

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import CropcastError
+from features.soil_water import water_stress
 
 __all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS", "daily_indices",
            "degree_days", "extraterrestrial_radiation", "thermal_features", "weather_features"]
@@ -35,6 +36,7 @@ DEFAULT_THERMAL_PERIODS: dict[str, tuple[float, float]] = {
 }
 THERMAL_START = "05-01"
 REQUIRED = ("region_id", "date", "tmax", "tmin", "pr")
+_INDICES = ("gdd", "edd", "water_balance", "water_stress")  # what daily_indices adds
 _TOLERANCE = 1e-6  # degrees C: tmax below tmin by less than this is rounding, not an error
 _SOLAR_CONSTANT = 0.0820  # MJ m-2 min-1 (FAO-56 eq. 21)
 _MJ_TO_MM = 0.408  # MJ m-2 day-1 -> mm/day of evaporation (FAO-56 eq. 20)
@@ -119,8 +121,10 @@ def daily_indices(daily: pd.DataFrame, latitude: Mapping[str, float] | None = No
     -------
     DataFrame
         A copy with ``gdd`` and ``edd`` (degree days, single sine), ``pet`` (Hargreaves &
-        Samani 1985, FAO-56 eq. 52, mm/day, floored at 0) and ``water_balance = pr - pet``.
-        NaN weather gives NaN indices.
+        Samani 1985, FAO-56 eq. 52, mm/day, floored at 0), ``water_balance = pr - pet``
+        and ``water_stress`` (a maize root-zone bucket from May 1,
+        :func:`features.soil_water.water_stress`; NaN before May 1). NaN weather gives NaN
+        indices.
     """
     if not gdd_base < gdd_cap:
         raise CropcastError(f"gdd_base={gdd_base} must be below gdd_cap={gdd_cap} "
@@ -146,6 +150,7 @@ def daily_indices(daily: pd.DataFrame, latitude: Mapping[str, float] | None = No
            * _MJ_TO_MM * radiation)
     out["pet"] = np.maximum(pet, 0.0)  # NaN stays NaN
     out["water_balance"] = out["pr"] - out["pet"]
+    out["water_stress"] = water_stress(out)
     return out
 
 
@@ -169,21 +174,23 @@ def weather_features(daily: pd.DataFrame,
     -------
     DataFrame
         ``region_id`` (str), ``year`` (int), then per period ``gdd_<p>``, ``edd_<p>``,
-        ``pr_<p>``, ``wb_<p>`` (sums of gdd, edd, pr and water balance), ``tmax_<p>`` (mean)
+        ``pr_<p>``, ``wb_<p>``, ``ws_<p>`` (sums of gdd, edd, pr, water balance and daily
+        water stress, i.e. stress-days), ``tmax_<p>`` (mean)
         and ``days_<p>``. Each sum and mean is over the days of the table in the period
         where that variable is not missing; ``days_<p>`` counts the days with complete
         weather (tmax, tmin and pr). A period with no such value (no day in the table,
         e.g. after the as-of date) is NaN, never 0; its ``days_<p>`` is 0.
     """
     ranges = _parse_periods(periods)
-    indexed = {"gdd", "edd", "water_balance"} <= set(daily.columns)
+    indexed = set(_INDICES) <= set(daily.columns)
     table = daily.copy() if indexed else daily_indices(daily, latitude)
     table["year"] = table["date"].dt.year.astype("int64")
     day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
     table["complete"] = table[["tmax", "tmin", "pr"]].notna().all(axis=1)
     keys = table[["region_id", "year"]].drop_duplicates().sort_values(["region_id", "year"])
     index = pd.MultiIndex.from_frame(keys)
-    sums = {"gdd": "gdd", "edd": "edd", "pr": "pr", "wb": "water_balance"}
+    sums = {"gdd": "gdd", "edd": "edd", "pr": "pr", "wb": "water_balance",
+            "ws": "water_stress"}
     columns: dict[str, pd.Series] = {}
     for name, (start, end) in ranges.items():
         group = table[(day >= start) & (day <= end)].groupby(["region_id", "year"])
@@ -221,7 +228,8 @@ def thermal_features(daily: pd.DataFrame,
     Returns
     -------
     DataFrame
-        ``region_id``, ``year``, then per phase ``edd_<p>``, ``pr_<p>``, ``wb_<p>`` (sums)
+        ``region_id``, ``year``, then per phase ``edd_<p>``, ``pr_<p>``, ``wb_<p>``, ``ws_<p>``
+        (sums)
         and ``days_<p>`` (days with complete weather in the phase). A phase not reached
         is NaN (``days_<p>`` 0), never 0.
     """
@@ -238,7 +246,7 @@ def thermal_features(daily: pd.DataFrame,
     except (TypeError, ValueError):
         raise CropcastError(f"thermal start {start!r} must be a day 'MM-DD', e.g. "
                             "'05-01'") from None
-    indexed = {"gdd", "edd", "water_balance"} <= set(daily.columns)
+    indexed = set(_INDICES) <= set(daily.columns)
     table = daily.copy() if indexed else daily_indices(daily, latitude)
     table["year"] = table["date"].dt.year.astype("int64")
     day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
@@ -251,7 +259,8 @@ def thermal_features(daily: pd.DataFrame,
     for name, (low, high) in periods.items():
         inside = (thermal >= float(low)) & (thermal < float(high))
         group = table[inside.to_numpy()].groupby(["region_id", "year"])
-        for prefix, column in (("edd", "edd"), ("pr", "pr"), ("wb", "water_balance")):
+        for prefix, column in (("edd", "edd"), ("pr", "pr"), ("wb", "water_balance"),
+                               ("ws", "water_stress")):
             columns[f"{prefix}_{name}"] = group[column].sum(min_count=1).reindex(index)
         columns[f"days_{name}"] = (group["complete"].sum().reindex(index, fill_value=0)
                                    .astype("int64"))
