@@ -139,6 +139,11 @@ class RegionTrend(RegionModel):
     max_years : int or None, default=None
         Keep only each region's latest ``max_years`` training years (>= 2); None keeps
         them all.
+    stale_years : int or None, default=None
+        A region whose latest training year lies more than ``stale_years`` (>= 1) before
+        the predicted year gets the fallback slope (parent's, else pooled) through its own
+        mean point instead of its own line: a county last published decades ago is not
+        extrapolated along a slope from a handful of old seasons. None never does this.
     region_column, year_column, parent_column
         As in :class:`RegionMean`.
 
@@ -147,8 +152,9 @@ class RegionTrend(RegionModel):
     coef_ : pandas.DataFrame
         One row per training region (index named ``region_column``): ``n_years``,
         ``slope``, ``intercept`` (at year 0), ``source`` (``region``: own slope, shrunk
-        if ``shrinkage`` > 0; ``parent`` / ``pooled``: fallback slope), and the parent id
-        when ``parent_column`` is set.
+        if ``shrinkage`` > 0; ``parent`` / ``pooled``: fallback slope), ``last_year``,
+        ``fallback_slope`` and ``fallback_intercept`` (the line used once stale, see
+        ``stale_years``), and the parent id when ``parent_column`` is set.
     parent_coef_ : pandas.DataFrame
         ``n_years``, ``slope``, ``intercept`` by parent (empty without ``parent_column``).
     pooled_slope_, pooled_intercept_ : float
@@ -163,6 +169,7 @@ class RegionTrend(RegionModel):
         shrinkage: float = 0.0,
         min_years: int = 5,
         max_years: int | None = None,
+        stale_years: int | None = None,
         *,
         region_column: str = "region_id",
         year_column: str = "year",
@@ -172,6 +179,7 @@ class RegionTrend(RegionModel):
         self.shrinkage = shrinkage
         self.min_years = min_years
         self.max_years = max_years
+        self.stale_years = stale_years
         self.region_column = region_column
         self.year_column = year_column
         self.parent_column = parent_column
@@ -185,6 +193,7 @@ class RegionTrend(RegionModel):
             )
         check_int(self, "min_years", self.min_years, 2)
         check_int(self, "max_years", self.max_years, 2, none=True)
+        check_int(self, "stale_years", self.stale_years, 1, none=True)
         if not isinstance(self.robust, bool | np.bool_):
             raise CropcastError(
                 f"The 'robust' parameter of RegionTrend must be a bool. Got {self.robust!r}."
@@ -208,7 +217,8 @@ class RegionTrend(RegionModel):
             )
         coef, parent_rows = (self._fit_robust(table) if self.robust
                              else self._fit_ols(table))
-        columns = [self.region_column, "parent", "n_years", "slope", "intercept", "source"]
+        columns = [self.region_column, "parent", "n_years", "slope", "intercept", "source",
+                   "last_year", "fallback_slope", "fallback_intercept"]
         coef = pd.DataFrame(coef, columns=columns).set_index(self.region_column)
         if self.parent_column is None:
             self.coef_ = coef.drop(columns="parent")
@@ -229,7 +239,7 @@ class RegionTrend(RegionModel):
         centred = centred.assign(sxy=centred["dt"] * centred["dy"], sxx=centred["dt"] ** 2)
         regions = centred.groupby("region", sort=True).agg(
             parent=("parent", "first"), n_years=("year", "nunique"), year=("year", "mean"),
-            y=("y", "mean"), sxy=("sxy", "sum"), sxx=("sxx", "sum"))
+            y=("y", "mean"), sxy=("sxy", "sum"), sxx=("sxx", "sum"), last=("year", "max"))
 
         def within(moments: pd.DataFrame) -> float:
             sxx = moments["sxx"].sum()
@@ -261,7 +271,9 @@ class RegionTrend(RegionModel):
             self.region_column: regions.index, "parent": regions["parent"].to_numpy(),
             "n_years": n.to_numpy(), "slope": b.to_numpy(),
             "intercept": (regions["y"] - b * regions["year"]).to_numpy(),
-            "source": np.where(own, "region", fallback)})
+            "source": np.where(own, "region", fallback), "last_year": regions["last"].to_numpy(),
+            "fallback_slope": slope_of_parent.to_numpy(),
+            "fallback_intercept": (regions["y"] - slope_of_parent * regions["year"]).to_numpy()})
         return coef, parent_rows
 
     def _fit_robust(self, table: pd.DataFrame) -> tuple[list, list]:
@@ -289,7 +301,9 @@ class RegionTrend(RegionModel):
             if n >= self.min_years:
                 own = slope(*series[r], robust)
                 b, source = (n * own + k * b) / (n + k), "region"
-            rows.append((r, parent, n, b, self._level(g, b), source))
+            fallback = parent_slopes.get(parent, self.pooled_slope_)
+            rows.append((r, parent, n, b, self._level(g, b), source, g["year"].max(), fallback,
+                         self._level(g, fallback)))
         return rows, parent_rows
 
     def predict(self, X: Any) -> np.ndarray:
@@ -311,4 +325,10 @@ class RegionTrend(RegionModel):
         by_parent = self.parent_coef_[line] if self.parent_column is not None else None
         pooled = [self.pooled_intercept_, self.pooled_slope_]
         a, b = cascade(keys, self.coef_[line], by_parent, pooled).T
+        if self.stale_years is not None and keys.year is not None:
+            known = self.coef_.reindex(pd.Index(keys.region, dtype=object))
+            stale = (np.asarray(keys.year, dtype=float) - known["last_year"].to_numpy(float)
+                     > self.stale_years)  # NaN (unseen region) compares False
+            a = np.where(stale, known["fallback_intercept"].to_numpy(float), a)
+            b = np.where(stale, known["fallback_slope"].to_numpy(float), b)
         return a + b * (keys.year if keys.year is not None else 0.0)

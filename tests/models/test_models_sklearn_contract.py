@@ -15,6 +15,7 @@ ESTIMATORS = [
     RegionTrend(),
     RegionTrend(robust=True),
     RegionTrend(shrinkage=4.0, min_years=3, max_years=10),
+    RegionTrend(stale_years=2, parent_column="state_fips"),
     TrendResidualRegressor(),
     TrendResidualRegressor(regressor=Ridge(alpha=0.1)),
     TrendResidualRegressor(backfit_rounds=2),

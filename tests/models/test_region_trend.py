@@ -215,3 +215,22 @@ def test_ols_lines_match_numpy_region_by_region(shrinkage):
                                                   rel=1e-9)
         assert line["source"] == ("region" if n >= 4 else "parent")
     assert model.parent_coef_["slope"].to_dict() == pytest.approx(parent_slope.to_dict())
+
+
+@pytest.mark.parametrize("robust", [False, True])
+def test_a_stale_region_takes_the_parent_slope_through_its_own_mean(robust):
+    """19001 was last seen in 1994, falling 30 bu/ac a year; 19003 rises 2 a year."""
+    old, recent = np.arange(1990, 1995), np.arange(1990, 2016)
+    X, y = lines({"19001": ("19", 59900.0, -30.0, old), "19003": ("19", -3860.0, 2.0, recent)})
+    model = RegionTrend(robust=robust, stale_years=10, parent_column="state_fips").fit(X, y)
+    parent = model.parent_coef_.loc["19", "slope"]
+    if not robust:  # the within slope: sum Sxy / sum Sxx (Sxx 10 and 1462.5)
+        assert parent == pytest.approx((10 * -30.0 + 1462.5 * 2.0) / 1472.5)
+    mean_year, mean_y = 1992.0, 59900.0 - 30.0 * 1992
+    later = pd.DataFrame({"region_id": "19001", "state_fips": "19", "year": [2000, 2018]})
+    # 2000 is 6 seasons after 1994: the own line; 2018 is 24 after: the parent's slope.
+    assert model.predict(later) == pytest.approx([59900.0 - 30.0 * 2000,
+                                                  mean_y + parent * (2018 - mean_year)])
+    plain = RegionTrend(robust=robust, parent_column="state_fips").fit(X, y)
+    assert plain.predict(later)[1] == pytest.approx(59900.0 - 30.0 * 2018)  # -640.0
+    assert model.coef_.loc["19001", "last_year"] == 1994
