@@ -143,7 +143,7 @@ def test_mlflow_runs_nest_models_under_the_experiment(tiny_world, tmp_path):
 
 
 @pytest.mark.parametrize("option", ["lgbm", "lgbm_search", "ridge", "random_forest",
-                                    "recent_mean", "shrunk_trend"])
+                                    "lgbm_ridge", "recent_mean", "shrunk_trend"])
 def test_every_model_config_fits_and_predicts_a_later_season(option, tmp_path):
     from forecast.commands import build
 
