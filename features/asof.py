@@ -38,6 +38,7 @@ from features.sources.tables import FeatureTable, RegionTimeSeries
 from features.weather_indices import (
     DEFAULT_PERIODS,
     DEFAULT_THERMAL_PERIODS,
+    check_thermal_periods,
     daily_indices,
     thermal_features,
     weather_features,
@@ -261,6 +262,14 @@ class MatrixSpec:
     periods: dict | None = None
     min_years: int = 3
     thermal_periods: dict | None = None
+
+    def __post_init__(self) -> None:
+        # Checked when the config is built, not after the world and the store.
+        if self.thermal_periods is not None:
+            try:
+                check_thermal_periods(dict(self.thermal_periods))
+            except CropcastError as error:
+                raise CropcastError(f"features.thermal_periods: {error}") from None
 
     def curve_specs(self) -> list[CurveSpec]:
         """The curves as :class:`CurveSpec` objects (a bad field is a clear error)."""

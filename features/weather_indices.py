@@ -17,8 +17,9 @@ import pandas as pd
 from features.errors import CropcastError
 from features.soil_water import water_stress
 
-__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS", "daily_indices",
-           "degree_days", "extraterrestrial_radiation", "thermal_features", "weather_features"]
+__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS",
+           "check_thermal_periods", "daily_indices", "degree_days",
+           "extraterrestrial_radiation", "thermal_features", "weather_features"]
 
 DEFAULT_LATITUDE = 40.0  # degrees north: the middle of the US Corn Belt
 DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
@@ -204,6 +205,18 @@ def weather_features(daily: pd.DataFrame,
     return out
 
 
+def check_thermal_periods(periods: Mapping[str, tuple[float, float]]) -> None:
+    """Raise unless every period is two degree-day bounds ``0 <= a < b``."""
+    for name, bounds in periods.items():
+        try:
+            low, high = (float(v) for v in bounds)
+        except (TypeError, ValueError):
+            low, high = np.nan, np.nan
+        if not 0 <= low < high:
+            raise CropcastError(f"thermal period {name!r}={bounds!r} must be two degree-day "
+                                "bounds 0 <= a < b, e.g. (550, 1050)")
+
+
 def thermal_features(daily: pd.DataFrame,
                      periods: Mapping[str, tuple[float, float]] = DEFAULT_THERMAL_PERIODS,
                      start: str = THERMAL_START,
@@ -233,14 +246,7 @@ def thermal_features(daily: pd.DataFrame,
         and ``days_<p>`` (days with complete weather in the phase). A phase not reached
         is NaN (``days_<p>`` 0), never 0.
     """
-    for name, bounds in periods.items():
-        try:
-            low, high = (float(v) for v in bounds)
-        except (TypeError, ValueError):
-            low, high = np.nan, np.nan
-        if not 0 <= low < high:
-            raise CropcastError(f"thermal period {name!r}={bounds!r} must be two degree-day "
-                                "bounds 0 <= a < b, e.g. (550, 1050)")
+    check_thermal_periods(periods)
     try:
         first = _month_day(start)
     except (TypeError, ValueError):

@@ -106,3 +106,8 @@ def test_store_writes_are_atomic_and_temporaries_are_removed(tmp_path):
     assert len(loaded) == len(rows) and loaded["region_id"].tolist()[0] == "19001"
     with pytest.raises(CropcastError, match="lack columns"):
         store.write("k", "h", "MOD13Q1", 2019, "z", rows.drop(columns="reason"))
+
+
+def test_bad_thermal_periods_are_refused_when_the_config_is_built():
+    with pytest.raises(CropcastError, match=r"features.thermal_periods: thermal period 'tt'"):
+        MatrixSpec(thermal_periods={"tt": [900, 500]})
