@@ -16,8 +16,13 @@ Columns (besides ``region_id`` and ``year``):
 - ``wx_{gdd,edd,pr,wb,ws,tmax,days}_{period}``: weather over each period up to ``D``
   (:func:`features.weather_indices.weather_features`); a period not begun is absent.
 - ``wx_{edd,pr,wb,ws,days}_tt_{phase}``: weather over crop phases in thermal time up to ``D``
-  (:func:`features.weather_indices.thermal_features`: degree days since May 1); NaN for a
-  region-year whose phase had not begun.
+  (:func:`features.weather_indices.thermal_features`: corn degree days since the planting
+  day estimated from the weather, :mod:`features.phenology`); NaN for a region-year whose
+  phase had not begun (or that had not been planted).
+- ``final_{column}`` (``final_columns``): the weather feature's end-of-season value for
+  seasons complete by ``D`` (every season before ``D``'s), NaN for ``D``'s own season. A
+  model's trend may use them to tell a past drought from a slower technology gain
+  (``TrendResidualRegressor(backfit_columns=...)``); they are not in-season features.
 - ``{column}_anom``: the value minus the region's mean over earlier years (never later
   ones) for the curves' peak, integral and last value and the season weather sums.
 - the precomputed feature tables' columns (end of season only).
@@ -28,26 +33,31 @@ Columns that hold no value at all (e.g. steps the imagery never covers) are drop
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from features.errors import CropcastError
+from features.phenology import PlantingRule
 from features.season import SeasonCalendar, climatology_anomalies, curve_features, season_curves
 from features.sources.tables import FeatureTable, RegionTimeSeries
 from features.weather_indices import (
     DEFAULT_PERIODS,
     DEFAULT_THERMAL_PERIODS,
+    THERMAL_START,
     check_thermal_periods,
     daily_indices,
     thermal_features,
     weather_features,
 )
 
-__all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "daily_weather", "parse_as_of",
-           "series_rows"]
+__all__ = ["FINAL_PREFIX", "CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "daily_weather",
+           "final_weather", "parse_as_of", "series_rows"]
 
 _KEY = ["region_id", "year"]
+FINAL_PREFIX = "final_"  # end-of-season values of earlier seasons (final_columns)
 _CALENDARS = {16: "16day", 8: "8day", 7: "weekly"}
 
 
@@ -128,9 +138,13 @@ def _curve_block(rows: pd.DataFrame, spec: CurveSpec, as_of: dt.date | None) -> 
     return curve_features(curves, spec.prefix, through_doy=through, calendar=calendar)
 
 
-def daily_weather(rows: pd.DataFrame) -> pd.DataFrame:
+def daily_weather(rows: pd.DataFrame, planting: PlantingRule | None = None) -> pd.DataFrame:
     """Store weather rows as a daily table with degree days and water balance, computed
     once for a record that :func:`as_of_matrix` then cuts at many dates (``weather=``).
+
+    ``planting``: the sowing rule whose planting days the water-stress bucket's crop
+    coefficient counts from (:func:`features.weather_indices.daily_indices`); None counts
+    from May 1. A cut record gives the same values up to the cut either way.
 
     Returns
     -------
@@ -144,11 +158,12 @@ def daily_weather(rows: pd.DataFrame) -> pd.DataFrame:
     daily["region_id"] = daily["region_id"].astype(object).astype(str)
     if daily.empty:
         return daily
-    return daily_indices(daily)
+    return daily_indices(daily, planting=planting)
 
 
 def _weather_block(daily: pd.DataFrame, periods: dict, thermal: dict,
-                   as_of: dt.date | None) -> pd.DataFrame:
+                   as_of: dt.date | None, thermal_start: str,
+                   planting: PlantingRule | None) -> pd.DataFrame:
     if daily.empty:
         return pd.DataFrame({"region_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
     if as_of is not None:  # periods that begin after D hold nothing yet
@@ -157,14 +172,58 @@ def _weather_block(daily: pd.DataFrame, periods: dict, thermal: dict,
     daily = daily.drop(columns="obs_date")
     table = weather_features(daily, periods)
     if thermal:
-        table = table.merge(thermal_features(daily, thermal), on=_KEY, how="left")
+        table = table.merge(thermal_features(daily, thermal, start=thermal_start,
+                                             planting=planting), on=_KEY, how="left")
     return table.rename(columns={c: f"wx_{c}" for c in table.columns if c not in _KEY})
+
+
+def final_weather(weather: pd.DataFrame, columns: Sequence[str], periods: dict | None = None,
+                  thermal_periods: dict | None = None, thermal_start: str = THERMAL_START,
+                  planting: PlantingRule | None = None) -> pd.DataFrame:
+    """End-of-season values of weather features, for seasons before a forecast's own.
+
+    Parameters
+    ----------
+    weather : DataFrame
+        :func:`daily_weather` of a record (with ``obs_date``), not cut at a day of season.
+    columns : sequence of str
+        Weather feature names of the as-of matrix, e.g. ``wx_edd_tt_flowering``.
+    periods, thermal_periods, thermal_start, planting
+        As for :func:`as_of_matrix`.
+
+    Returns
+    -------
+    DataFrame
+        ``region_id``, ``year``, ``final_<column>`` for each column and ``complete_on``
+        (the latest ``obs_date`` of the region-year's weather): :func:`as_of_matrix` takes
+        a season only when it precedes the as-of season and was complete by the as-of day.
+    """
+    keys = {"region_id": pd.Series(dtype=str), "year": pd.Series(dtype="int64")}
+    names = [FINAL_PREFIX + c for c in columns]
+    if weather.empty:
+        return pd.DataFrame({**keys, **{c: pd.Series(dtype=float) for c in names},
+                             "complete_on": pd.Series(dtype="datetime64[ns]")})
+    block = _weather_block(weather, dict(DEFAULT_PERIODS if periods is None else periods),
+                           dict(DEFAULT_THERMAL_PERIODS if thermal_periods is None
+                                else thermal_periods), None, thermal_start,
+                           planting or PlantingRule())
+    missing = [c for c in columns if c not in block.columns]
+    if missing:
+        raise CropcastError(f"features.final_columns {missing} are not weather features; "
+                            f"they are e.g. {[c for c in block.columns if c not in _KEY][:6]}")
+    complete = weather.groupby([weather["region_id"], weather["date"].dt.year.rename("year")])[
+        "obs_date"].max().rename("complete_on").reset_index()
+    out = block[[*_KEY, *columns]].rename(columns=dict(zip(columns, names, strict=True)))
+    return out.merge(complete, on=_KEY, how="left")
 
 
 def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSpec],
                  periods: dict | None = None, tables: list[FeatureTable] | None = None,
                  min_years: int = 3, weather: pd.DataFrame | None = None,
-                 thermal_periods: dict | None = None) -> pd.DataFrame:
+                 thermal_periods: dict | None = None, thermal_start: str = THERMAL_START,
+                 planting: PlantingRule | None = None,
+                 final_columns: Sequence[str] | None = None,
+                 final: pd.DataFrame | None = None) -> pd.DataFrame:
     """The feature matrix as of ``as_of``: one row per region-year.
 
     Parameters
@@ -187,8 +246,18 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
         :func:`daily_weather` of ``rows``, when the caller cuts one record at many dates
         (computed here otherwise).
     thermal_periods : dict, optional
-        Crop phases in thermal time (``name: (a, b)`` degree days since May 1); the
-        default vegetative, flowering and grain-fill phases; ``{}`` for none.
+        Crop phases in thermal time (``name: (a, b)`` corn degree days since the start);
+        the default vegetative, flowering, grain-fill and season phases; ``{}`` for none.
+    thermal_start : str
+        ``"planting"`` (each region-year's estimated planting day) or a fixed ``MM-DD``.
+    planting : PlantingRule, optional
+        The sowing rule of ``thermal_start="planting"`` (default ``PlantingRule()``).
+    final_columns : sequence of str, optional
+        Weather features whose end-of-season values of earlier seasons join the matrix as
+        ``final_<column>`` (see the module docstring).
+    final : DataFrame, optional
+        :func:`final_weather` of the whole record, when the caller cuts one record at
+        many dates (computed here otherwise).
 
     Returns
     -------
@@ -209,8 +278,16 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     known = rows[rows["obs_date"] <= limits]
     imagery = known[known["product"] != "weather"]
     blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
+    rule = (planting or PlantingRule()) if thermal_start == "planting" else None
+    if final_columns and final is None:  # every row observed by D, earlier seasons whole
+        observed = rows if as_of is None else rows[rows["obs_date"] <= pd.Timestamp(as_of)]
+        full = weather if weather is not None else daily_weather(observed, rule)
+        if as_of is not None and not full.empty:
+            full = full[full["obs_date"] <= pd.Timestamp(as_of)]
+        final = final_weather(full, final_columns, periods, thermal_periods, thermal_start,
+                              planting)
     if weather is None:
-        weather = daily_weather(known)
+        weather = daily_weather(known, rule)
     elif not weather.empty:  # the same cut as the rows: by season, on obs_date
         seasons = weather["date"].dt.year
         if as_of is not None:
@@ -220,7 +297,8 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
         weather = weather[weather["obs_date"] <= limit]
     blocks.append(_weather_block(
         weather, dict(DEFAULT_PERIODS if periods is None else periods),
-        dict(DEFAULT_THERMAL_PERIODS if thermal_periods is None else thermal_periods), as_of))
+        dict(DEFAULT_THERMAL_PERIODS if thermal_periods is None else thermal_periods), as_of,
+        thermal_start, planting))
     keys = rows[_KEY].drop_duplicates()
     keys = keys.assign(region_id=keys["region_id"].astype(object).astype(str),
                        year=keys["year"].astype(int))
@@ -230,6 +308,12 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     for table in tables or []:
         extra = table.load()
         matrix = matrix.merge(extra, on=_KEY, how="left")
+    if final_columns:
+        if as_of is not None:
+            final = final[(final["year"] < as_of.year)
+                          & (final["complete_on"] <= pd.Timestamp(as_of))]
+        wanted = [*_KEY, *(FINAL_PREFIX + c for c in final_columns)]
+        matrix = matrix.merge(final[wanted], on=_KEY, how="left")
     anomalies = [c for c in matrix.columns
                  if c.endswith(("_peak", "_integral", "_last"))
                  or c in ("wx_gdd_season", "wx_edd_season", "wx_pr_season", "wx_wb_season")]
@@ -254,14 +338,25 @@ class MatrixSpec:
     min_years : int
         Earlier years needed for an anomaly.
     thermal_periods : dict, optional
-        Crop phases in thermal time, ``name: [a, b]`` degree days since May 1 (default:
-        :data:`features.weather_indices.DEFAULT_THERMAL_PERIODS`; ``{}`` for none).
+        Crop phases in thermal time, ``name: [a, b]`` corn degree days since the start
+        (default: :data:`features.weather_indices.DEFAULT_THERMAL_PERIODS`; ``{}`` for
+        none).
+    thermal_start : str
+        ``planting`` (estimated from the weather each season) or a fixed day ``MM-DD``.
+    planting : dict, optional
+        :class:`features.phenology.PlantingRule` fields (default: the rule's defaults).
+    final_columns : list of str, optional
+        Weather features whose end-of-season values of earlier seasons join the matrix as
+        ``final_<column>`` (for a model's trend; see :func:`as_of_matrix`).
     """
 
     curves: list[dict] = field(default_factory=list)
     periods: dict | None = None
     min_years: int = 3
     thermal_periods: dict | None = None
+    thermal_start: str = THERMAL_START
+    planting: dict | None = None
+    final_columns: list[str] | None = None
 
     def __post_init__(self) -> None:
         # Checked when the config is built, not after the world and the store.
@@ -270,6 +365,45 @@ class MatrixSpec:
                 check_thermal_periods(dict(self.thermal_periods))
             except CropcastError as error:
                 raise CropcastError(f"features.thermal_periods: {error}") from None
+        if self.thermal_start != "planting" and not _is_month_day(self.thermal_start):
+            raise CropcastError(f"features.thermal_start must be 'planting' or a day "
+                                f"'MM-DD', e.g. '05-01'; got {self.thermal_start!r}")
+        self.planting_rule()  # a bad field is an error now
+        columns = self.final_columns
+        if columns is not None and (isinstance(columns, str) or not all(
+                isinstance(c, str) and c.startswith("wx_") for c in columns)):
+            raise CropcastError(f"features.final_columns must be a list of weather feature "
+                                f"names (wx_...), e.g. [wx_edd_tt_flowering]; got {columns!r}")
+
+    def planting_rule(self) -> PlantingRule:
+        """The :class:`PlantingRule` of ``planting`` (a bad field is a clear error)."""
+        try:
+            return PlantingRule(**dict(self.planting or {}))
+        except TypeError as error:
+            raise CropcastError(f"features.planting: {error}; fields are threshold_c, "
+                                "window_days, earliest, latest, delay_days") from None
+        except CropcastError as error:
+            raise CropcastError(f"features.{error}") from None
+
+    def final_weather(self, weather: pd.DataFrame) -> pd.DataFrame | None:
+        """:func:`final_weather` of a whole record (:meth:`daily_weather`) with these
+        settings, for :meth:`matrix`'s ``final``; None without ``final_columns``."""
+        if not self.final_columns:
+            return None
+        return final_weather(weather, list(self.final_columns), *self._weather_settings())
+
+    def _weather_settings(self) -> tuple:
+        periods = None if self.periods is None else {k: tuple(v) for k, v in
+                                                      self.periods.items()}
+        thermal = None if self.thermal_periods is None else {
+            k: tuple(v) for k, v in self.thermal_periods.items()}
+        return periods, thermal, self.thermal_start, self.planting_rule()
+
+    def daily_weather(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """:func:`daily_weather` with this spec's planting rule (when phases count from
+        planting), for :meth:`matrix`'s ``weather``."""
+        planting = self.planting_rule() if self.thermal_start == "planting" else None
+        return daily_weather(rows, planting)
 
     def curve_specs(self) -> list[CurveSpec]:
         """The curves as :class:`CurveSpec` objects (a bad field is a clear error)."""
@@ -288,14 +422,13 @@ class MatrixSpec:
 
     def matrix(self, rows: pd.DataFrame, as_of: dt.date | None,
                tables: list[FeatureTable] | None = None,
-               weather: pd.DataFrame | None = None) -> pd.DataFrame:
-        """:func:`as_of_matrix` with these settings."""
-        periods = None if self.periods is None else {k: tuple(v) for k, v in
-                                                      self.periods.items()}
-        thermal = None if self.thermal_periods is None else {
-            k: tuple(v) for k, v in self.thermal_periods.items()}
+               weather: pd.DataFrame | None = None,
+               final: pd.DataFrame | None = None) -> pd.DataFrame:
+        """:func:`as_of_matrix` with these settings (``weather`` and ``final`` from
+        :meth:`daily_weather` and :meth:`final_weather` of the whole record, or None)."""
+        periods, thermal, start, rule = self._weather_settings()
         return as_of_matrix(rows, as_of, self.curve_specs(), periods, tables, self.min_years,
-                            weather, thermal)
+                            weather, thermal, start, rule, self.final_columns, final)
 
 
 def parse_as_of(value: object) -> dt.date | None:
@@ -308,3 +441,13 @@ def parse_as_of(value: object) -> dt.date | None:
         raise CropcastError(f"as_of must be a date YYYY-MM-DD (e.g. as_of=2024-08-01) or null "
                             f"for the end of season; got {value!r}") from None
 
+
+
+def _is_month_day(text: object) -> bool:
+    if not isinstance(text, str) or not re.fullmatch(r"\d\d-\d\d", text):
+        return False
+    try:
+        pd.Timestamp(f"2001-{text}")
+    except ValueError:
+        return False
+    return True

@@ -11,10 +11,11 @@ after the day's rain,
 - the crop draws ``ETc = Ks * Kc * PET`` and ``Dr`` grows by it;
 - the day's stress is ``1 - Ks``: 0 without stress, 1 with the root zone dry.
 
-``Kc`` follows the crop's development in thermal time (degree days since ``start``), from
-FAO-56's maize values (Table 12: 0.3 initial, 1.2 mid-season, 0.6 at the end). Every day
-uses only that day and earlier ones, so stress computed on a long record and then cut at
-an as-of date equals stress computed on the cut record.
+``Kc`` follows the crop's development in thermal time (degree days since ``start``, or
+since each season's planting day when the caller gives them), from FAO-56's maize values
+(Table 12: 0.3 initial, 1.2 mid-season, 0.6 at the end). Every day uses only that day
+and earlier ones, so stress computed on a long record and then cut at an as-of date
+equals stress computed on the cut record.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ MAIZE_KC = ((0.0, 0.3), (250.0, 0.3), (700.0, 1.2), (1300.0, 1.2), (1700.0, 0.6)
 
 def water_stress(table: pd.DataFrame, capacity_mm: float = 200.0, depletion: float = 0.55,
                  start: str = "05-01",
-                 kc: tuple[tuple[float, float], ...] = MAIZE_KC) -> np.ndarray:
+                 kc: tuple[tuple[float, float], ...] = MAIZE_KC,
+                 crop_degree_days: np.ndarray | None = None) -> np.ndarray:
     """Daily crop water stress ``1 - Ks`` for every row of a daily table.
 
     Parameters
@@ -49,7 +51,11 @@ def water_stress(table: pd.DataFrame, capacity_mm: float = 200.0, depletion: flo
     start : str
         ``MM-DD`` on which the bucket starts full and degree days start to count.
     kc : tuple of (float, float)
-        Crop coefficient by degree days since ``start``.
+        Crop coefficient by degree days of crop development.
+    crop_degree_days : ndarray, optional
+        Degree days of crop development on each row (e.g. accumulated since the
+        region-year's planting day, 0 before it), aligned with ``table``'s rows. None:
+        the table's ``gdd`` accumulated from ``start``.
 
     Returns
     -------
@@ -75,13 +81,20 @@ def water_stress(table: pd.DataFrame, capacity_mm: float = 200.0, depletion: flo
     inside = (dates >= season_start).to_numpy()
     rows = table.loc[inside, ["region_id", "date", "pr", "pet", "gdd"]].assign(
         year=dates[inside].dt.year, position=np.flatnonzero(inside))
+    if crop_degree_days is not None:
+        development = np.asarray(crop_degree_days, dtype=float)
+        if development.shape != (len(table),):
+            raise CropcastError(f"soil water: crop_degree_days must hold one value per row "
+                                f"of the table ({len(table)}); got shape {development.shape}")
+        rows["development"] = development[inside]
     taw, readily = float(capacity_mm), float(depletion) * float(capacity_mm)
     for _, season in rows.groupby("year", sort=False):
         grid = season.pivot(index="region_id", columns="date")
         rain = grid["pr"].to_numpy()
         pet = grid["pet"].to_numpy()
-        coefficient = np.interp(np.nancumsum(grid["gdd"].to_numpy(), axis=1),
-                                points[:, 0], points[:, 1])
+        development = (np.nancumsum(grid["gdd"].to_numpy(), axis=1)
+                       if crop_degree_days is None else grid["development"].to_numpy())
+        coefficient = np.interp(development, points[:, 0], points[:, 1])
         deficit = np.zeros(rain.shape[0])
         stress = np.full(rain.shape, np.nan)
         for d in range(rain.shape[1]):

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from features.errors import CropcastError
+from features.phenology import PlantingRule, corn_degree_days, planting_dates
 from features.soil_water import water_stress
 
-__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS",
+__all__ = ["DEFAULT_LATITUDE", "DEFAULT_PERIODS", "DEFAULT_THERMAL_PERIODS", "THERMAL_START",
            "check_thermal_periods", "daily_indices", "degree_days",
            "extraterrestrial_radiation", "thermal_features", "weather_features"]
 
@@ -28,14 +29,15 @@ DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
     "vegetative": ("05-01", "06-30"), "silking": ("07-01", "07-31"),
     "grainfill": ("08-01", "09-15"), "season": ("05-01", "09-30"),
 }
-# Crop phases in thermal time: growing degree days (10-29 C) accumulated from May 1, so a
-# phase moves with each season's warmth (a calendar month does not). Corn silks at about
-# 700-800 degree days after planting; 550-1050 brackets flowering for typical planting.
+# Crop phases in thermal time: corn degree days (modified 86/50, features.phenology)
+# accumulated from planting (estimated from spring temperatures), so a phase moves with
+# each season's planting and warmth (a calendar month does not). Corn silks at about
+# 700-800 degree days after planting; 550-1050 brackets flowering; maturity near 1500.
 DEFAULT_THERMAL_PERIODS: dict[str, tuple[float, float]] = {
     "tt_vegetative": (250.0, 550.0), "tt_flowering": (550.0, 1050.0),
-    "tt_grainfill": (1050.0, 1500.0),
+    "tt_grainfill": (1050.0, 1500.0), "tt_season": (0.0, 1500.0),
 }
-THERMAL_START = "05-01"
+THERMAL_START = "planting"  # or a fixed day "MM-DD"
 REQUIRED = ("region_id", "date", "tmax", "tmin", "pr")
 _INDICES = ("gdd", "edd", "water_balance", "water_stress")  # what daily_indices adds
 _TOLERANCE = 1e-6  # degrees C: tmax below tmin by less than this is rounding, not an error
@@ -104,7 +106,7 @@ def extraterrestrial_radiation(latitude, day_of_year) -> np.ndarray:
 
 def daily_indices(daily: pd.DataFrame, latitude: Mapping[str, float] | None = None, *,
                   gdd_base: float = 10.0, gdd_cap: float = 29.0,
-                  edd_base: float = 29.0) -> pd.DataFrame:
+                  edd_base: float = 29.0, planting: PlantingRule | None = None) -> pd.DataFrame:
     """The daily table plus ``gdd``, ``edd``, ``pet`` and ``water_balance`` columns.
 
     Parameters
@@ -117,6 +119,12 @@ def daily_indices(daily: pd.DataFrame, latitude: Mapping[str, float] | None = No
         table must be in it. Without it every region is at 40 N (``DEFAULT_LATITUDE``).
     gdd_base, gdd_cap, edd_base : float
         ``gdd = DD(gdd_base) - DD(gdd_cap)``, ``edd = DD(edd_base)`` (degrees C).
+    planting : PlantingRule, optional
+        When given, the crop coefficient of the water-stress bucket follows corn degree
+        days since each region-year's planting day estimated by this rule
+        (:func:`features.phenology.planting_dates`; 0 before it and while not planted);
+        otherwise ``gdd`` since May 1. Needs weather from a week before the rule's earliest
+        day. Either way a day's stress uses only that day and earlier ones.
 
     Returns
     -------
@@ -151,8 +159,27 @@ def daily_indices(daily: pd.DataFrame, latitude: Mapping[str, float] | None = No
            * _MJ_TO_MM * radiation)
     out["pet"] = np.maximum(pet, 0.0)  # NaN stays NaN
     out["water_balance"] = out["pr"] - out["pet"]
-    out["water_stress"] = water_stress(out)
+    development = None if planting is None else _degree_days_since_planting(out, planting)
+    out["water_stress"] = water_stress(out, crop_degree_days=development)
     return out
+
+
+def _degree_days_since_planting(table: pd.DataFrame, rule: PlantingRule) -> np.ndarray:
+    """Corn degree days accumulated from each region-year's planting day (0 before)."""
+    year = table["date"].dt.year.astype("int64")
+    sown = planting_dates(table, rule)
+    day = table[["region_id"]].assign(year=year).merge(
+        sown, on=["region_id", "year"], how="left")["planting_date"].to_numpy()
+    growing = table["date"].to_numpy() >= day  # NaT (not planted yet): False
+    daily = np.where(growing, np.nan_to_num(corn_degree_days(table["tmax"], table["tmin"])), 0.0)
+    order = np.lexsort((table["date"].to_numpy(), year.to_numpy(),
+                        table["region_id"].to_numpy()))
+    keys = pd.DataFrame({"region_id": table["region_id"].to_numpy()[order],
+                         "year": year.to_numpy()[order]})
+    accumulated = np.empty(len(table))
+    accumulated[order] = pd.Series(daily[order]).groupby(
+        [keys["region_id"], keys["year"]], sort=False).cumsum().to_numpy()
+    return accumulated
 
 
 def weather_features(daily: pd.DataFrame,
@@ -220,11 +247,14 @@ def check_thermal_periods(periods: Mapping[str, tuple[float, float]]) -> None:
 def thermal_features(daily: pd.DataFrame,
                      periods: Mapping[str, tuple[float, float]] = DEFAULT_THERMAL_PERIODS,
                      start: str = THERMAL_START,
-                     latitude: Mapping[str, float] | None = None) -> pd.DataFrame:
+                     latitude: Mapping[str, float] | None = None,
+                     planting: PlantingRule | None = None) -> pd.DataFrame:
     """Weather summed over crop phases defined in thermal time, one row per (region_id, year).
 
-    Each day from ``start`` on belongs to phase ``p = (a, b)`` when the growing degree days
-    accumulated from ``start`` through that day lie in ``[a, b)``. Only days in the table
+    Each day from the season's start on belongs to phase ``p = (a, b)`` when the corn
+    degree days (:func:`features.phenology.corn_degree_days`) accumulated from the start
+    through that day lie in ``[a, b)``. The start is each region-year's estimated planting
+    day (:func:`features.phenology.planting_dates`) or a fixed day. Only days in the table
     count, so a table cut at an as-of date gives the phases as far as they had gone then.
 
     Parameters
@@ -234,33 +264,43 @@ def thermal_features(daily: pd.DataFrame,
     periods : mapping
         ``{name: (a, b)}`` degree-day bounds, ``0 <= a < b``.
     start : str
-        ``MM-DD`` from which degree days accumulate.
+        ``"planting"`` (the default), or ``MM-DD`` from which degree days accumulate.
     latitude : mapping, optional
         As for :func:`daily_indices`.
+    planting : PlantingRule, optional
+        The sowing rule for ``start="planting"`` (default ``PlantingRule()``).
 
     Returns
     -------
     DataFrame
         ``region_id``, ``year``, then per phase ``edd_<p>``, ``pr_<p>``, ``wb_<p>``, ``ws_<p>``
-        (sums)
-        and ``days_<p>`` (days with complete weather in the phase). A phase not reached
-        is NaN (``days_<p>`` 0), never 0.
+        (sums) and ``days_<p>`` (days with complete weather in the phase). A phase not
+        reached (or a season not planted yet) is NaN (``days_<p>`` 0), never 0.
     """
     check_thermal_periods(periods)
-    try:
-        first = _month_day(start)
-    except (TypeError, ValueError):
-        raise CropcastError(f"thermal start {start!r} must be a day 'MM-DD', e.g. "
-                            "'05-01'") from None
+    if start != "planting":
+        try:
+            first = _month_day(start)
+        except (TypeError, ValueError):
+            raise CropcastError(f"thermal start {start!r} must be 'planting' or a day "
+                                "'MM-DD', e.g. '05-01'") from None
     indexed = set(_INDICES) <= set(daily.columns)
     table = daily.copy() if indexed else daily_indices(daily, latitude)
     table["year"] = table["date"].dt.year.astype("int64")
-    day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
     keys = table[["region_id", "year"]].drop_duplicates().sort_values(["region_id", "year"])
     index = pd.MultiIndex.from_frame(keys)
-    table = table[day >= first].sort_values(["region_id", "date"])
+    if start == "planting":
+        sown = planting_dates(table, planting).dropna(subset=["planting_date"])
+        table = table.merge(sown, on=["region_id", "year"], how="inner")
+        table = table[table["date"] >= table["planting_date"]]
+    else:
+        day = (table["date"].dt.month * 100 + table["date"].dt.day).to_numpy()
+        table = table[day >= first]
+    table = table.sort_values(["region_id", "date"])
     table["complete"] = table[["tmax", "tmin", "pr"]].notna().all(axis=1)
-    thermal = table.groupby(["region_id", "year"])["gdd"].cumsum()  # NaN days add nothing
+    table["corn_gdd"] = corn_degree_days(table["tmax"], table["tmin"])
+    # NaN days add nothing
+    thermal = table.groupby(["region_id", "year"])["corn_gdd"].cumsum()
     columns: dict[str, pd.Series] = {}
     for name, (low, high) in periods.items():
         inside = (thermal >= float(low)) & (thermal < float(high))

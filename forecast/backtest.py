@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from features.asof import FINAL_PREFIX
 from features.errors import CropcastError
 from forecast.aggregate import aggregate, inseason_acres, states_left_out
 from forecast.metrics import coverage_by_year, reliability_table, score
@@ -177,6 +178,8 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
         Which seasons train each test season (``forecast.splits``).
     dates : list of str
         Forecast days ``MM-DD`` (see :func:`forecast_dates`); ``end``: the end of season.
+        A test season's ``final_`` columns (end-of-season weather, for the trend of the
+        training seasons) are blanked: in season they are not known yet.
     last_year : int, optional
         The last season (default: the last with a yield).
     level : float
@@ -223,7 +226,9 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
             tasks = []
             for train_years, test_year in splits:
                 train = design[design["year"].isin(train_years) & design["yield"].notna()]
-                test = design[design["year"] == test_year]
+                # The test season's own end-of-season values are not known in season.
+                test = design[design["year"] == test_year].assign(
+                    **{c: np.nan for c in design.columns if c.startswith(FINAL_PREFIX)})
                 if not train.empty and not test.empty:
                     tasks += [delayed(_fit_predict)(name, estimator, train, test, day)
                               for name, estimator in models.items()]

@@ -45,7 +45,7 @@ def _yields(catalog) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | 
 
 
 def _matrix_builder(cfg: DictConfig, catalog, spec):
-    from features.asof import daily_weather, series_rows
+    from features.asof import series_rows
     from features.store import FeatureStore
     from forecast.feature_store import build_store
 
@@ -64,12 +64,13 @@ def _matrix_builder(cfg: DictConfig, catalog, spec):
     for series in [*catalog.series, *catalog.features]:
         fingerprint.update(Path(series.path).read_bytes())
 
-    weather = daily_weather(rows)  # degree days of the whole record, computed once
+    weather = spec.daily_weather(rows)  # degree days of the whole record, computed once
+    final = spec.final_weather(weather)  # and earlier seasons' end-of-season weather
 
     def matrix(as_of):
         if rows.empty and not catalog.features:
             return pd.DataFrame(columns=["region_id", "year"])
-        return spec.matrix(rows, as_of, catalog.features, weather)
+        return spec.matrix(rows, as_of, catalog.features, weather, final)
 
     return matrix, fingerprint.hexdigest()[:16]
 

@@ -10,6 +10,7 @@ import pytest
 
 from features.asof import CurveSpec, MatrixSpec, as_of_matrix, cutoff, parse_as_of, series_rows
 from features.errors import CropcastError
+from features.phenology import PlantingRule
 from features.sources.tables import FeatureTable, RegionTimeSeries
 from features.store import FeatureStore
 
@@ -111,3 +112,84 @@ def test_store_writes_are_atomic_and_temporaries_are_removed(tmp_path):
 def test_bad_thermal_periods_are_refused_when_the_config_is_built():
     with pytest.raises(CropcastError, match=r"features.thermal_periods: thermal period 'tt'"):
         MatrixSpec(thermal_periods={"tt": [900, 500]})
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"thermal_start": "May 1"}, r"features.thermal_start must be 'planting' or a day"),
+    ({"thermal_start": "05-32"}, r"features.thermal_start must be 'planting' or a day"),
+    ({"planting": {"window": 7}}, r"features.planting: .*'window'.*; fields are threshold_c"),
+    ({"planting": {"delay_days": -2}}, r"features.planting.delay_days must be an integer"),
+])
+def test_bad_thermal_start_and_planting_are_refused_when_the_config_is_built(kwargs, message):
+    with pytest.raises(CropcastError, match=message):
+        MatrixSpec(**kwargs)
+
+
+def test_planting_settings_reach_the_rule():
+    spec = MatrixSpec(planting={"threshold_c": 10.0, "earliest": "04-20"})
+    assert spec.planting_rule() == PlantingRule(threshold_c=10.0, earliest="04-20")
+    assert MatrixSpec().planting_rule() == PlantingRule()
+
+
+def _weather_rows(years=(2019, 2020, 2021), regions=("19001", "19003")) -> pd.DataFrame:
+    """Daily weather from Apr 1 to Oct 31, observed the next day; hotter each season."""
+    rows = []
+    for year in years:
+        days = pd.date_range(f"{year}-04-01", f"{year}-10-31")
+        for r, region in enumerate(regions):
+            tmax = 30.0 + (year - 2019) * 2.0 + r  # 30-35 C: extreme degree days above 29
+            for variable, value in (("tmax", tmax), ("tmin", tmax - 12.0), ("pr", 2.0)):
+                rows.append(pd.DataFrame({
+                    "region_id": region, "year": year, "product": "weather",
+                    "variable": variable, "stat": "mean", "date": days,
+                    "obs_date": days + pd.Timedelta(days=1), "value": value,
+                    "n_valid": 1.0, "reason": ""}))
+    return pd.concat(rows, ignore_index=True)
+
+
+FINAL = ["wx_edd_tt_flowering", "wx_edd_tt_season"]
+
+
+def test_final_columns_hold_earlier_seasons_whole_and_never_the_as_of_season():
+    rows = pd.concat([_rows(), _weather_rows()], ignore_index=True)
+    end = as_of_matrix(rows, None, SPEC, final_columns=FINAL).set_index(["region_id", "year"])
+    # At the end of season every season is complete: the final value is the feature's.
+    for column in FINAL:
+        np.testing.assert_array_equal(end[f"final_{column}"], end[column])
+    assert (end["final_wx_edd_tt_flowering"] > 0).all()
+    june = as_of_matrix(rows, dt.date(2021, 6, 15), SPEC,
+                        final_columns=FINAL).set_index(["region_id", "year"])
+    earlier = june.index.get_level_values("year") < 2021
+    for column in FINAL:
+        np.testing.assert_array_equal(june.loc[earlier, f"final_{column}"],
+                                      end.loc[june.index[earlier], column])
+        assert june.loc[~earlier, f"final_{column}"].isna().all()
+    # Whatever happens after June 15, 2021 changes nothing of the June matrix.
+    later = rows["obs_date"] > pd.Timestamp("2021-06-15")
+    changed = rows.assign(value=rows["value"].where(~later, rows["value"] + 7.0))
+    again = as_of_matrix(changed, dt.date(2021, 6, 15), SPEC,
+                         final_columns=FINAL).set_index(["region_id", "year"])
+    pd.testing.assert_frame_equal(again, june)
+
+
+def test_final_weather_computed_once_gives_the_same_matrix():
+    rows = pd.concat([_rows(), _weather_rows()], ignore_index=True)
+    spec = MatrixSpec(curves=[{"product": "MOD13Q1", "variable": "NDVI", "stat": "mean",
+                               "window_days": 16}], final_columns=FINAL)
+    weather = spec.daily_weather(rows)
+    final = spec.final_weather(weather)
+    assert list(final.columns) == ["region_id", "year", *(f"final_{c}" for c in FINAL),
+                                   "complete_on"]
+    for as_of in (dt.date(2020, 8, 1), dt.date(2021, 6, 15), None):
+        pd.testing.assert_frame_equal(spec.matrix(rows, as_of, None, weather, final),
+                                      spec.matrix(rows, as_of))
+    assert MatrixSpec().final_weather(weather) is None
+
+
+def test_final_columns_must_be_weather_features():
+    rows = pd.concat([_rows(), _weather_rows()], ignore_index=True)
+    with pytest.raises(CropcastError, match=r"features.final_columns \['wx_edd_tt_silk'\] are "
+                                            r"not weather features; they are e.g."):
+        as_of_matrix(rows, None, SPEC, final_columns=["wx_edd_tt_silk"])
+    with pytest.raises(CropcastError, match=r"features.final_columns must be a list of weather"):
+        MatrixSpec(final_columns=["yield"])

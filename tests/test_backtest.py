@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from test_feature_store import CURVES, _build, _change_after, _copy_world
 
 from conftest import compose_command
@@ -225,6 +226,39 @@ def test_a_bad_tracking_uri_is_refused_before_any_work(tmp_path):
                                             r"open experiment 'demo_expanding'"):
         run_backtest_command(cfg)
     assert not (tmp_path / "world").exists()
+
+
+class _Recorder(RegressorMixin, BaseEstimator):
+    """The mean yield; writes down every X it is given."""
+
+    seen: list = []
+
+    def fit(self, X, y):
+        type(self).seen.append(("fit", X.copy()))
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        type(self).seen.append(("predict", X.copy()))
+        return np.full(len(X), self.mean_)
+
+
+def test_a_test_season_never_shows_its_own_final_weather():
+    years = range(2010, 2018)
+    yields = pd.DataFrame([(c, y, 150.0 + y - 2010) for c in ("19001", "19003") for y in years],
+                          columns=["region_id", "year", "yield"])
+    # A careless matrix builder: every season's end-of-season value, the test season's too.
+    matrix = yields[["region_id", "year"]].assign(x=1.0, final_wx_edd_tt_flowering=5.0)
+    _Recorder.seen = []
+    run_backtest(BacktestData(yields, lambda as_of: matrix),
+                 {"trend": RegionTrend(), "recorder": _Recorder()},
+                 ExpandingWindow(min_train_years=5), ["08-01"], progress=False)
+    predicted = [X for step, X in _Recorder.seen if step == "predict"]
+    assert len(predicted) == 3  # test seasons 2015-2017
+    assert all(X["final_wx_edd_tt_flowering"].isna().all() for X in predicted)
+    assert all(X["x"].eq(1.0).all() for X in predicted)
+    fitted = [X for step, X in _Recorder.seen if step == "fit"]
+    assert all(X["final_wx_edd_tt_flowering"].eq(5.0).all() for X in fitted)
 
 
 def test_usda_forecasts_in_the_data_are_compared_state_by_state():

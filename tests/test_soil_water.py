@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from features.errors import CropcastError
+from features.phenology import PlantingRule
 from features.soil_water import water_stress
+from features.weather_indices import daily_indices
 
 FLAT_KC = ((0.0, 1.0), (1.0, 1.0))  # Kc = 1 whatever the degree days
 
@@ -64,6 +66,35 @@ def test_kc_rises_with_degree_days():
     late = _days(30).assign(gdd=30.0)  # 900 degree days by day 30: Kc up to 1.2
     assert water_stress(early, capacity_mm=100.0).sum() == 0.0
     assert water_stress(late, capacity_mm=100.0).sum() > 0.0
+
+
+def test_kc_follows_the_crop_degree_days_given():
+    table = _days(30).assign(gdd=30.0)  # degree days since May 1 would raise Kc to 1.2
+    unplanted = np.zeros(len(table))  # not planted: Kc stays at its initial 0.3
+    assert water_stress(table, capacity_mm=100.0, crop_degree_days=unplanted).sum() == 0.0
+    grown = np.full(len(table), 900.0)  # mid-season from the first day: Kc 1.2, 6 mm a day
+    stress = water_stress(table, capacity_mm=100.0, depletion=0.5, crop_degree_days=grown)
+    # 50 mm readily available last 9 days (0, 6, ..., 48); day 10 starts at 54 mm.
+    assert stress[:9] == pytest.approx(np.zeros(9))
+    assert stress[9] == pytest.approx(1 - (100 - 54) / 50)
+    with pytest.raises(CropcastError, match=r"crop_degree_days must hold one value per row "
+                                            r"of the table \(30\); got shape \(3,\)"):
+        water_stress(table, crop_degree_days=np.zeros(3))
+
+
+def test_daily_indices_count_kc_from_planting_without_look_ahead():
+    days = pd.date_range("2012-04-01", "2012-08-31")
+    rng = np.random.default_rng(3)
+    tmax = 14.0 + 14.0 * np.sin(np.linspace(0.2, 2.2, len(days))) + rng.normal(0, 2, len(days))
+    daily = pd.DataFrame({"region_id": "19153", "date": days, "tmax": tmax, "tmin": tmax - 12,
+                          "pr": rng.gamma(0.4, 6.0, len(days))})
+    rule = PlantingRule()
+    full = daily_indices(daily, planting=rule)["water_stress"].to_numpy()
+    for cut in ("2012-04-20", "2012-05-20", "2012-07-01"):
+        part = daily_indices(daily[daily["date"] <= cut], planting=rule)["water_stress"]
+        np.testing.assert_array_equal(part.to_numpy(), full[:len(part)])
+    from_may = daily_indices(daily)["water_stress"].to_numpy()
+    assert not np.allclose(np.nan_to_num(from_may), np.nan_to_num(full))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

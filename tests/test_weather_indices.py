@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from features.errors import CropcastError
+from features.phenology import PlantingRule
 from features.weather_indices import (
     DEFAULT_PERIODS,
     daily_indices,
@@ -222,36 +223,53 @@ def test_errors_name_what_is_wrong():
 
 
 def _warming_may():
-    """Iowa 2012: April and May 1-30 at 20 C (10 GDD a day), then 31 C (19 GDD, 2 EDD a
-    day) to Aug 31; 1 mm of rain a day."""
+    """Iowa 2012: April and May 1-30 at 20 C (10 corn degree days a day), then 31 C (20
+    corn degree days, 2 EDD a day) to Aug 31; 1 mm of rain a day."""
     days = pd.date_range("2012-04-01", "2012-08-31")
     tmax = np.where(days < pd.Timestamp("2012-05-31"), 20.0, 31.0)
     return pd.DataFrame({"region_id": "19153", "date": days, "tmax": tmax, "tmin": tmax,
                          "pr": 1.0})
 
 
+PHASES = {"early": (250, 550), "late": (550, 1050)}
+
+
 def test_thermal_phases_follow_accumulated_degree_days():
-    table = thermal_features(_warming_may(), {"early": (250, 550), "late": (550, 1050)})
-    row = table.iloc[0]
-    # May 25-30 (cumulative 250-300 at 10 a day; April never counts), then 13 days at 19 a
-    # day (319 ... 547): 19 days, 13 x 2 extreme degree days, 19 mm.
-    assert (row["days_early"], row["edd_early"], row["pr_early"]) == (19, 26.0, 19.0)
-    # 566 ... 1041: 26 days at 19 a day, all hot.
-    assert (row["days_late"], row["edd_late"], row["pr_late"]) == (26, 52.0, 26.0)
+    row = thermal_features(_warming_may(), PHASES, start="05-01").iloc[0]
+    # May 25-30 (cumulative 250-300 at 10 a day; April never counts), then 12 days at 20 a
+    # day (320 ... 540): 18 days, 12 x 2 extreme degree days, 18 mm.
+    assert (row["days_early"], row["edd_early"], row["pr_early"]) == (18, 24.0, 18.0)
+    # 560 ... 1040: 25 days at 20 a day, all hot.
+    assert (row["days_late"], row["edd_late"], row["pr_late"]) == (25, 50.0, 25.0)
+
+
+def test_thermal_phases_count_from_the_estimated_planting_day():
+    # Warm since April 1: the rule fires on its earliest day, Apr 15; planting on Apr 18.
+    row = thermal_features(_warming_may(), PHASES).iloc[0]
+    # Apr 18 is day 1 (10): 250 on May 12 ... 430 on May 30 (19 days), then 450 ... 530
+    # at 20 a day from May 31 (5 days, 2 EDD each).
+    assert (row["days_early"], row["edd_early"], row["pr_early"]) == (24, 10.0, 24.0)
+    assert (row["days_late"], row["edd_late"], row["pr_late"]) == (25, 50.0, 25.0)
+    later = thermal_features(_warming_may(), PHASES,
+                             planting=PlantingRule(delay_days=13)).iloc[0]  # Apr 28: 100 less
+    assert (later["days_early"], later["edd_early"]) == (24 - 10 + 5, 20.0)
 
 
 def test_thermal_phases_as_far_as_the_table_goes():
     daily = _warming_may()
-    cut = thermal_features(daily[daily["date"] <= "2012-05-27"],
-                           {"early": (250, 550), "late": (550, 1050)}).iloc[0]
+    cut = thermal_features(daily[daily["date"] <= "2012-05-27"], PHASES,
+                           start="05-01").iloc[0]
     assert (cut["days_early"], cut["edd_early"], cut["pr_early"]) == (3, 0.0, 3.0)
     assert cut["days_late"] == 0 and np.isnan(cut["edd_late"]) and np.isnan(cut["pr_late"])
+    # Not planted yet on Apr 14: every phase is missing, none is 0.
+    early = thermal_features(daily[daily["date"] <= "2012-04-14"], PHASES).iloc[0]
+    assert early["days_early"] == 0 and np.isnan(early["edd_early"])
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"periods": {"p": (550, 250)}}, r"thermal period 'p'=\(550, 250\) must be two degree-day"),
     ({"periods": {"p": ("a", 9)}}, "thermal period 'p'"),
-    ({"start": "May 1"}, r"thermal start 'May 1' must be a day 'MM-DD'"),
+    ({"start": "May 1"}, r"thermal start 'May 1' must be 'planting' or a day 'MM-DD'"),
 ])
 def test_thermal_errors_name_the_setting(kwargs, message):
     with pytest.raises(CropcastError, match=message):
