@@ -4,7 +4,8 @@
 
 Synthetic regions (40 states of 50 counties) with trend yields, weather-like shocks and
 a 60-column as-of matrix per forecast date whose columns carry more of the season's shock
-as the date advances, so the models have something to learn. The models are the default
+as the date advances, so the models have something to learn, plus the three end-of-season
+stress columns (``final_...``) the models' trend is backfitted on. The models are the default
 experiment's: the region trend baseline and LightGBM on trend residuals, instantiated from
 ``configs/`` as ``cropcast backtest`` does. The backtest runs through
 :func:`forecast.backtest.run_backtest` (expanding window, intervals, state and national
@@ -26,6 +27,8 @@ from peak_memory import peak_mb
 from forecast.backtest import BacktestData, forecast_dates, run_backtest
 from forecast.splits import ExpandingWindow
 
+FINAL_COLUMNS = ("wx_edd_tt_flowering", "wx_ws_tt_flowering", "wx_edd_tt_season")
+
 
 def world(regions: int, years: int, dates: list[str], seed: int = 0):
     """Yields and one feature matrix per forecast date."""
@@ -42,13 +45,17 @@ def world(regions: int, years: int, dates: list[str], seed: int = 0):
         + rng.normal(0, 6, region.size),
         "harvested_acres": rng.uniform(20_000, 150_000, regions)[region.ravel()],
     })
+    # End-of-season stress indices of complete seasons, as features.final_columns gives
+    # them to the models' trend (the backtest blanks the test season's).
+    final = {f"final_{name}": shock.ravel() * rng.uniform(0.5, 1.0) + rng.normal(0, 5, region.size)
+             for name in FINAL_COLUMNS}
     matrices = {}
     for k, day in enumerate(dates):
         seen = (k + 1) / len(dates)  # the share of the season's shock visible by then
         columns = {f"f{j:02d}": shock.ravel() * seen * rng.uniform(0.2, 1.0)
                    + rng.normal(0, 10, region.size) for j in range(60)}
         matrices[day] = pd.DataFrame({"region_id": ids[region.ravel()],
-                                      "year": seasons[season.ravel()], **columns})
+                                      "year": seasons[season.ravel()], **columns, **final})
     return yields, matrices
 
 

@@ -95,6 +95,16 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         The weather model of backfitting, fitted in-sample each round, so it should be
         simple (None: :func:`default_regressor`, a ridge regression). The steps before
         the last of a ``Pipeline`` are fitted once, unless one of them needs the target.
+    backfit_columns : list of str or None, default=None
+        Columns of ``X`` for the trend only: the backfitting weather model sees them
+        (None: every feature) and the residual regressor does not. A few agronomic
+        stress indices of the *training* seasons, complete by the forecast date (e.g.
+        ``final_wx_edd_tt_flowering`` of :func:`features.asof.as_of_matrix`), separate
+        each season's weather from the technology trend better than a hundred
+        correlated in-season values, which a ridge shrinks and partly leaves in the
+        trend. Those that are not columns of ``X`` (or hold no value in training) are
+        skipped; when none is, the backfitting sees every feature. ``backfit_columns_``
+        tells which it saw.
 
     Attributes
     ----------
@@ -103,7 +113,9 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
     regressor_ : estimator
         The fitted residual regressor.
     feature_columns_ : list of str
-        The features used, in order (array input: ``x0``, ``x1``, ...).
+        The residual regressor's features, in order (array input: ``x0``, ``x1``, ...).
+    backfit_columns_ : list of str
+        The columns the backfitting weather model saw (when ``backfit_rounds`` > 0).
     dropped_columns_ : list of str
         Features with no value at all in training: dropped, and ignored at predict.
     n_features_in_ : int
@@ -124,6 +136,7 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         relative: bool = False,
         backfit_rounds: int = 0,
         backfit_regressor: Any = None,
+        backfit_columns: Sequence[str] | None = None,
     ) -> None:
         self.trend = trend
         self.regressor = regressor
@@ -134,6 +147,7 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         self.relative = relative
         self.backfit_rounds = backfit_rounds
         self.backfit_regressor = backfit_regressor
+        self.backfit_columns = backfit_columns
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -185,10 +199,18 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         if not isinstance(self.relative, bool | np.bool_):
             raise CropcastError("The 'relative' parameter of TrendResidualRegressor must be "
                                 f"a bool. Got {self.relative!r} instead.")
-        features = features[self.feature_columns_]
+        usable = features[self.feature_columns_]
+        backfit = self._backfit_features(usable)
+        trend_only = [c for c in self.backfit_columns or [] if c in usable.columns]
+        self.feature_columns_ = [c for c in self.feature_columns_ if c not in trend_only]
+        if not self.feature_columns_:
+            raise CropcastError(
+                f"Every feature of X is one of backfit_columns ({trend_only}), which are for "
+                "the trend only; the residual regressor needs other features.")
+        features = usable[self.feature_columns_]
         adjusted = target
         if self.backfit_rounds:
-            weather, design = self._weather_design(features)
+            weather, design = self._weather_design(backfit)
         for _ in range(int(self.backfit_rounds)):
             departure = self._departure(target, self._fit_trend(X, adjusted).predict(X))
             effect = clone(weather).fit(design, departure).predict(design)
@@ -199,6 +221,18 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         self.regressor_ = clone(regressor)
         self.regressor_.fit(features, residual)
         return self
+
+    def _backfit_features(self, features: Any) -> Any:
+        """The columns of ``features`` the backfitting sees; sets ``backfit_columns_``."""
+        columns = self.backfit_columns
+        if columns is not None and (isinstance(columns, str) or not len(columns)
+                                    or not all(isinstance(c, str) for c in columns)):
+            raise CropcastError(
+                "The 'backfit_columns' parameter of TrendResidualRegressor must be a "
+                f"non-empty list of column names (str) or None. Got {columns!r} instead.")
+        present = [c for c in columns or [] if c in features.columns]
+        self.backfit_columns_ = present or [str(c) for c in features.columns]
+        return features[self.backfit_columns_]
 
     def _weather_design(self, features: Any) -> tuple[Any, Any]:
         """The backfitting model and its input: a Pipeline's target-free preprocessing

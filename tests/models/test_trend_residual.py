@@ -245,3 +245,57 @@ def test_backfit_rounds_must_be_a_count(rounds):
     X, y = drought_at_the_end()
     with pytest.raises(CropcastError, match=r"'backfit_rounds' parameter .* int >= 0"):
         TrendResidualRegressor(backfit_rounds=rounds).fit(X, y)
+
+
+def test_backfit_columns_are_for_the_trend_only():
+    X, y = drought_at_the_end()
+    # The training seasons' complete weather (final_x) for the trend, and an in-season
+    # value of it (x_july, known at the forecast date) for the residual regressor.
+    X = X.assign(final_x=X["x"], x_july=X["x"]).drop(columns="x")
+    kwargs = {"regressor": LinearRegression(), "backfit_rounds": 50,
+              "backfit_regressor": LinearRegression()}
+    model = TrendResidualRegressor(backfit_columns=["final_x"], **kwargs).fit(X, y)
+    assert model.backfit_columns_ == ["final_x"] and model.feature_columns_ == ["x_july"]
+    assert model.trend_.coef_.loc["19001", "slope"] == pytest.approx(2.0, abs=1e-6)
+    # In season the test row has no final value; the prediction does not need one.
+    new = pd.DataFrame({"region_id": ["19001"], "year": [2012], "final_x": [np.nan],
+                        "x_july": [-1.0]})
+    assert model.predict(new)[0] == pytest.approx(124.0 - 10.0, abs=1e-4)
+    with pytest.raises(CropcastError, match=r"Every feature of X is one of backfit_columns "
+                                            r"\(\['final_x', 'x_july'\]\)"):
+        TrendResidualRegressor(backfit_columns=["final_x", "x_july"], **kwargs).fit(X, y)
+
+
+def test_a_backfitting_that_sees_a_yearly_drift_misses_the_slope():
+    X, y = drought_at_the_end()
+    # A feature that tracks the years (a greener crop every season) soaks up the slope
+    # when the backfitting weather model sees it.
+    X = X.assign(greener=np.linspace(0.0, 1.0, len(X)), final_x=X["x"])
+    kwargs = {"regressor": LinearRegression(), "backfit_rounds": 50,
+              "backfit_regressor": LinearRegression()}
+    chosen = TrendResidualRegressor(backfit_columns=["final_x"], **kwargs).fit(X, y)
+    assert chosen.trend_.coef_.loc["19001", "slope"] == pytest.approx(2.0, abs=1e-6)
+    everything = TrendResidualRegressor(**kwargs).fit(X, y)
+    assert abs(everything.trend_.coef_.loc["19001", "slope"] - 2.0) > 0.5
+
+
+def test_backfit_columns_absent_from_X_are_skipped():
+    X, y = drought_at_the_end()
+    kwargs = {"regressor": LinearRegression(), "backfit_rounds": 3}
+    X = X.assign(greener=np.linspace(0.0, 1.0, len(X)))
+    some = TrendResidualRegressor(backfit_columns=["x", "final_edd"], **kwargs).fit(X, y)
+    assert some.backfit_columns_ == ["x"] and some.feature_columns_ == ["greener"]
+    # No final values at all (e.g. data without weather): every feature, as without.
+    none = TrendResidualRegressor(backfit_columns=["final_edd"], **kwargs).fit(X, y)
+    assert none.backfit_columns_ == ["x", "greener"]
+    assert none.feature_columns_ == ["x", "greener"]
+    every = TrendResidualRegressor(**kwargs).fit(X, y)
+    assert none.predict(X) == pytest.approx(every.predict(X), abs=1e-9)
+
+
+@pytest.mark.parametrize("columns", ["x", [], ["x", 3]])
+def test_backfit_columns_must_be_a_list_of_names(columns):
+    X, y = drought_at_the_end()
+    with pytest.raises(CropcastError, match="'backfit_columns' parameter .* non-empty list of "
+                                            "column names"):
+        TrendResidualRegressor(backfit_rounds=1, backfit_columns=columns).fit(X, y)
