@@ -74,7 +74,7 @@ def test_expanding_backtest_predictions_ignore_everything_after_the_forecast_dat
 def ten_seasons(tmp_path_factory):
     """A ten-season Iowa world backtested once (LightGBM on trend residuals vs trend)."""
     workdir = tmp_path_factory.mktemp("backtest")
-    overrides = [*TEN_SEASONS, f"workdir={workdir}", "tracking=none",
+    overrides = [*TEN_SEASONS, f"workdir={workdir}", "tracking=none", "model=lgbm",
                  "forecast.dates=[06-15,07-31,09-30]", "model.estimator.regressor.n_estimators=150"]
     return run_backtest_command(compose_command("backtest", overrides)), workdir
 
