@@ -196,17 +196,19 @@ def as_of_matrix(rows: pd.DataFrame, as_of: dt.date | None, curves: list[CurveSp
     known = rows[rows["obs_date"] <= limits]
     imagery = known[known["product"] != "weather"]
     blocks = [_curve_block(imagery, spec, as_of) for spec in curves]
-    rule = (planting or PlantingRule()) if thermal_start == "planting" else None
-    if final_columns and final is None:  # every row observed by D, earlier seasons whole
-        observed = rows if as_of is None else rows[rows["obs_date"] <= pd.Timestamp(as_of)]
-        full = weather if weather is not None else daily_weather(observed, rule)
+    if weather is None:  # every row observed by D (earlier seasons whole), cut below
+        rule = (planting or PlantingRule()) if thermal_start == "planting" else None
+        observed = rows[rows["product"] == "weather"]
+        if as_of is not None:
+            observed = observed[observed["obs_date"] <= pd.Timestamp(as_of)]
+        weather = daily_weather(observed, rule)
+    if final_columns and final is None:
+        full = weather
         if as_of is not None and not full.empty:
             full = full[full["obs_date"] <= pd.Timestamp(as_of)]
         final = final_weather(full, final_columns, periods, thermal_periods, thermal_start,
                               planting)
-    if weather is None:
-        weather = daily_weather(known, rule)
-    elif not weather.empty:  # the same cut as the rows: by season, on obs_date
+    if not weather.empty:  # the same cut as the rows: by season, on obs_date
         seasons = weather["date"].dt.year
         if as_of is not None:
             weather = weather[seasons <= as_of.year]
