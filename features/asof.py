@@ -33,12 +33,12 @@ Columns that hold no value at all (e.g. steps the imagery never covers) are drop
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from features.days import month_day
 from features.errors import CropcastError
 from features.phenology import PlantingRule
 from features.season import SeasonCalendar, climatology_anomalies, curve_features, season_curves
@@ -363,12 +363,9 @@ def parse_as_of(value: object) -> dt.date | None:
                             f"for the end of season; got {value!r}") from None
 
 
-
 def _is_month_day(text: object) -> bool:
-    if not isinstance(text, str) or not re.fullmatch(r"\d\d-\d\d", text):
-        return False
     try:
-        pd.Timestamp(f"2001-{text}")
+        month_day(text)
     except ValueError:
         return False
     return True

@@ -16,12 +16,12 @@ State, Purdue, NDAWN): ``(min(tmax, 30) + clip(tmin, 10, 30)) / 2 - 10`` (degree
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from features.days import month_day
 from features.errors import CropcastError
 
 __all__ = ["PlantingRule", "corn_degree_days", "planting_dates"]
@@ -77,12 +77,11 @@ class PlantingRule:
                                 f"e.g. 12.5; got {self.threshold_c!r}")
         days = []
         for name in ("earliest", "latest"):
-            text = getattr(self, name)
             try:
-                if not isinstance(text, str) or not re.fullmatch(r"\d\d-\d\d", text):
-                    raise ValueError(text)
-                days.append(pd.Timestamp(f"2001-{text}"))
-            except (TypeError, ValueError):
+                days.append(month_day(getattr(self, name)))
+                if days[-1] == 229:  # a rule for every season, not only leap years
+                    raise ValueError(name)
+            except ValueError:
                 raise CropcastError(f"planting.{name} must be a day 'MM-DD', e.g. '04-15'; "
                                     f"got {getattr(self, name)!r}") from None
         if days[0] >= days[1]:

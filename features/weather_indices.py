@@ -8,12 +8,12 @@ look-ahead), so a period only partly in the table gets a season-to-date sum.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
+from features.days import month_day
 from features.errors import CropcastError
 from features.phenology import PlantingRule, corn_degree_days, planting_dates
 from features.soil_water import water_stress
@@ -280,7 +280,7 @@ def thermal_features(daily: pd.DataFrame,
     check_thermal_periods(periods)
     if start != "planting":
         try:
-            first = _month_day(start)
+            first = month_day(start)
         except (TypeError, ValueError):
             raise CropcastError(f"thermal start {start!r} must be 'planting' or a day "
                                 "'MM-DD', e.g. '05-01'") from None
@@ -361,7 +361,7 @@ def _parse_periods(periods: Mapping[str, tuple[str, str]]) -> dict[str, tuple[in
     parsed = {}
     for name, bounds in periods.items():
         try:
-            start, end = (_month_day(text) for text in bounds)
+            start, end = (month_day(text) for text in bounds)
         except (TypeError, ValueError):
             raise CropcastError(f"period {name!r}={bounds!r} must be two days of the form "
                                 "'MM-DD', e.g. ('05-01', '09-30')") from None
@@ -370,11 +370,3 @@ def _parse_periods(periods: Mapping[str, tuple[str, str]]) -> dict[str, tuple[in
                                 "periods lie within one calendar year")
         parsed[str(name)] = (start, end)
     return parsed
-
-
-def _month_day(text) -> int:
-    if not isinstance(text, str) or not re.fullmatch(r"\d\d-\d\d", text):
-        raise ValueError(text)
-    pd.Timestamp(f"2000-{text}")  # a real day (leap year: 02-29 allowed); ValueError if not
-    month, day = text.split("-")
-    return int(month) * 100 + int(day)
