@@ -8,9 +8,9 @@ as the date advances, so the models have something to learn, plus the three end-
 stress columns (``final_...``) the models' trend is backfitted on. The models are the default
 experiment's: the region trend baseline and LightGBM on trend residuals, instantiated from
 ``configs/`` as ``cropcast backtest`` does. The backtest runs through
-:func:`forecast.backtest.run_backtest` (expanding window, intervals, state and national
-aggregation, final refits); the matrix builder is the only part not timed through the
-feature store (that has its own figures). Goal: under 5 minutes.
+:func:`cropcast.forecast.evaluation.backtest.run_backtest` (expanding window, intervals,
+state and national aggregation, final refits); the matrix builder is the only part not
+timed through the feature store (that has its own figures). Goal: under 5 minutes.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 from peak_memory import peak_mb
 
-from forecast.backtest import BacktestData, forecast_dates, run_backtest
-from forecast.splits import ExpandingWindow
+from cropcast.forecast.evaluation.backtest import BacktestData, forecast_dates, run_backtest
+from cropcast.forecast.evaluation.splits import ExpandingWindow
 
 FINAL_COLUMNS = ("wx_edd_tt_flowering", "wx_ws_tt_flowering", "wx_edd_tt_season")
 
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     dates = forecast_dates(start="05-15", end="10-15", every_days=10)[:args.dates]
     yields, matrices = world(args.regions, args.years, dates)
-    with initialize_config_module(config_module="configs", version_base="1.3"):
+    with initialize_config_module(config_module="cropcast.configs", version_base="1.3"):
         cfg = compose(config_name="backtest", overrides=["tracking=none"])
     models = {"trend": instantiate(cfg.baselines.trend, _convert_="all"),
               cfg.model.name: instantiate(cfg.model.estimator, _convert_="all")}

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from peak_memory import peak_mb
 
-from features.sources.quickstats import API_COLUMNS
+from cropcast.features.sources.quickstats import API_COLUMNS
 
 API_KEYS = list(API_COLUMNS)
 CORN_SERIES = ["CORN, GRAIN - YIELD, MEASURED IN BU / ACRE", "CORN, GRAIN - ACRES HARVESTED"]
@@ -74,7 +74,7 @@ def generate(path: Path, rows: int, corn_share: float = 0.05, seed: int = 0) -> 
 def _measure(mode: str, path: str) -> None:
     start = time.perf_counter()
     if mode == "cropcast":
-        from features.sources.quickstats import read_quickstats
+        from cropcast.features.sources.quickstats import read_quickstats
 
         data = read_quickstats(path)
         kept = len(data.counties)

@@ -30,8 +30,8 @@ LOWER48_EXCLUDED = {"02", "15", "60", "66", "69", "72", "78"}
 
 
 def counties():
-    from forecast.world.counties import census_counties
-    from forecast.world.spec import STATE_FIPS
+    from cropcast.features.world.counties import census_counties
+    from cropcast.features.world.spec import STATE_FIPS
 
     fips = sorted({f for f, _ in STATE_FIPS.values()} - LOWER48_EXCLUDED)
     frame = census_counties(fips).rename(columns={"GEOID": "region_id"})
@@ -42,10 +42,10 @@ def build_raster(path: Path, resolution: int, cache: Path, predictor: int) -> di
     """The CONUS NDVI-like raster; fill outside the counties (from the centre labels)."""
     import rasterio
 
-    from features.cropmask import TargetGrid
-    from features.zonal import region_labels
-    from forecast.world.fields import smooth_field
-    from forecast.world.grids import MODIS_SINUSOIDAL, imagery_grid
+    from cropcast.features.world.fields import smooth_field
+    from cropcast.features.world.grids import MODIS_SINUSOIDAL, imagery_grid
+    from cropcast.features.zonal import region_labels
+    from cropcast.grid import TargetGrid
 
     regions = counties()
     grid, _, _ = imagery_grid(tuple(regions.to_crs(MODIS_SINUSOIDAL).total_bounds),
@@ -79,8 +79,8 @@ def _measure(mode: str, path: str, cache: str) -> dict:
     regions = counties()
     out: dict = {}
     if mode.startswith("cropcast"):
-        from features.cropmask import TargetGrid
-        from features.zonal import region_labels, zonal_stats
+        from cropcast.features.zonal import region_labels, zonal_stats
+        from cropcast.grid import TargetGrid
 
         warm = np.ones((4, 4), np.int16)  # compile the kernels outside the timing
         zonal_stats(regions.iloc[:1], warm, transform=rasterio.transform.Affine(

@@ -12,80 +12,25 @@ measuring the other modes, never for in-season forecasts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numba
 import numpy as np
 import rasterio
-from pyproj import Transformer
-from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
 from rasterio.transform import Affine
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from features.errors import CropcastError
+from cropcast.checks import check_int
+from cropcast.errors import CropcastError
+from cropcast.features.sources.catalog import CROPMASK_MODES, CropMaskSource
+from cropcast.grid import TargetGrid, centre_lattice, pixel_index
 
-__all__ = ["MODES", "TargetGrid", "crop_fraction", "pixel_index"]
+__all__ = ["crop_fraction", "crop_weights"]
 
-MODES = ("frequency", "previous_year", "cropland", "same_year")
 _CROPLAND = (1, 5)  # corn, soybeans
-_STRIP_ROWS = 512
-
-
-@dataclass(frozen=True)
-class TargetGrid:
-    """A north-up grid to aggregate onto: CRS, transform and (rows, cols)."""
-
-    crs: str | CRS
-    transform: Affine
-    shape: tuple[int, int]
-
-
-def _lattice(src_crs, src_transform: Affine, src_shape: tuple[int, int], target: TargetGrid,
-             step: int) -> tuple[np.ndarray, np.ndarray]:
-    """Target-CRS coordinates of every ``step``-th source pixel centre, interpolated along
-    the columns: shape (lattice rows, source columns)."""
-    height, width = src_shape
-    t = src_transform
-    to_target = Transformer.from_crs(CRS.from_user_input(src_crs),
-                                     CRS.from_user_input(target.crs), always_xy=True)
-    lattice_rows = np.arange(0, height + step, step)
-    lattice_cols = np.arange(0, width + step, step)
-    x, y = np.meshgrid(t.c + (lattice_cols + 0.5) * t.a, t.f + (lattice_rows + 0.5) * t.e)
-    tx, ty = to_target.transform(x, y)
-    cols = np.arange(width)
-    left, frac = cols // step, ((cols % step) / step)[None, :]
-    tx = tx[:, left] * (1 - frac) + tx[:, left + 1] * frac
-    ty = ty[:, left] * (1 - frac) + ty[:, left + 1] * frac
-    return tx, ty
-
-
-def pixel_index(src_crs, src_transform: Affine, src_shape: tuple[int, int],
-                target: TargetGrid, step: int = 8) -> np.ndarray:
-    """Flat index into ``target`` of the pixel holding each source pixel's centre (-1: none).
-
-    The projection is exact on a lattice of every ``step``-th source pixel and bilinear in
-    between: over a few kilometres the map between two projections is flat to well under a
-    metre, and this is an order of magnitude faster than projecting every centre.
-    """
-    height, _ = src_shape
-    tx, ty = _lattice(src_crs, src_transform, src_shape, target, step)
-    it = target.transform
-    out = np.empty(src_shape, dtype=np.int64)
-    rows_t, cols_t = target.shape
-    for start in range(0, height, _STRIP_ROWS):
-        rows = np.arange(start, min(start + _STRIP_ROWS, height))
-        top, frac = rows // step, ((rows % step) / step)[:, None]
-        px = tx[top] * (1 - frac) + tx[top + 1] * frac
-        py = ty[top] * (1 - frac) + ty[top + 1] * frac
-        col = np.floor((px - it.c) / it.a).astype(np.int64)
-        row = np.floor((py - it.f) / it.e).astype(np.int64)
-        inside = (col >= 0) & (col < cols_t) & (row >= 0) & (row < rows_t)
-        out[rows] = np.where(inside, row * cols_t + col, -1)
-    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -171,7 +116,7 @@ def _class_shares(path: str, target: TargetGrid, classes: Sequence[int]) -> np.n
                 counted[int(nodata)] = False
             wanted = np.zeros(256, dtype=bool)
             wanted[[k for k in classes if 0 <= k <= 255]] = True
-            tx, ty = _lattice(src.crs, window_transform, codes.shape, target, 8)
+            tx, ty = centre_lattice(src.crs, window_transform, codes.shape, target, 8)
             total = np.zeros(rows * cols, dtype=np.int64)
             hits = np.zeros(rows * cols, dtype=np.int64)
             _count_classes(codes, tx, ty, 8, t.c, t.a, t.f, t.e, rows, cols, counted, wanted,
@@ -216,10 +161,9 @@ def crop_fraction(masks: Mapping[int, str], year: int, target: TargetGrid,
     ndarray of float32, shape ``target.shape``
         Fractions in [0, 1]; NaN where the mask has no data.
     """
-    if mode not in MODES:
-        raise CropcastError(f"mode must be one of {list(MODES)}; got {mode!r}")
-    if not isinstance(years_back, int) or years_back < 1:
-        raise CropcastError(f"years_back must be an integer >= 1; got {years_back!r}")
+    if mode not in CROPMASK_MODES:
+        raise CropcastError(f"mode must be one of {list(CROPMASK_MODES)}; got {mode!r}")
+    check_int(years_back, "years_back", 1)
     if mode == "same_year":
         years, classes = [year], classes
     elif mode == "frequency":
@@ -239,3 +183,35 @@ def crop_fraction(masks: Mapping[int, str], year: int, target: TargetGrid,
         counted = np.isfinite(stack).sum(axis=0)
         out = np.where(counted > 0, np.nansum(stack, axis=0) / np.maximum(counted, 1), np.nan)
     return out.astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _fraction(masks: tuple, year: int, grid: TargetGrid, mode: str, classes: tuple,
+              years_back: int) -> np.ndarray:
+    return crop_fraction(dict(masks), year, grid, mode, classes, years_back)
+
+
+def crop_weights(cropmask: CropMaskSource | None, year: int,
+                 grid: TargetGrid) -> np.ndarray | None:
+    """In-season crop weights of ``year`` on ``grid`` (the source's mode, classes and
+    seasons; remembered per process); None without a mask for the season.
+
+    Parameters
+    ----------
+    cropmask : CropMaskSource, optional
+        The crop masks; None: no weights.
+    year : int
+        The season.
+    grid : TargetGrid
+        The grid to weight (an imagery tile, a weather grid).
+
+    Returns
+    -------
+    ndarray of float32 or None
+        :func:`crop_fraction` on ``grid``.
+    """
+    masks = cropmask.season_paths(year) if cropmask is not None else {}
+    if not masks:
+        return None
+    return _fraction(tuple(masks.items()), year, grid, cropmask.mode, tuple(cropmask.classes),
+                     cropmask.years_back)

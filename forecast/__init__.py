@@ -1,1 +1,3 @@
-"""Pipelines, the command line, the simulated world, backtests and the weekly job."""
+"""Forecasting pipelines: evaluation (backtests), reporting and the command line."""
+
+__all__: list[str] = []  # a folder of modules: import them by name

@@ -1,8 +1,8 @@
-"""Estimators following the scikit-learn contract (baselines, trend, residual models).
+"""Estimators following the scikit-learn contract: baselines and trends, the trend-residual
+meta-estimator, and conformal interval half-widths.
 
-Names are imported on first use (``models.RegionTrend``, ``from models import ...``), so
-``import models`` itself loads nothing heavy. The interval bounds function is
-``models.intervals.intervals`` (the package attribute ``intervals`` is that module).
+Names are imported on first use (``cropcast.models.RegionTrend``, ``from cropcast.models
+import RegionTrend``), so ``import cropcast.models`` itself loads nothing heavy.
 """
 
 from __future__ import annotations
@@ -15,24 +15,26 @@ __all__ = [
     "RegionMean",
     "RegionTrend",
     "TrendResidualRegressor",
+    "averaged",
     "conformal_halfwidth",
     "default_regressor",
 ]
 
 _HOMES = {
-    "RecentMean": "models.baselines",
-    "RegionMean": "models.baselines",
-    "RegionTrend": "models.baselines",
-    "TrendResidualRegressor": "models.residual",
-    "default_regressor": "models.residual",
-    "conformal_halfwidth": "models.intervals",
+    "RecentMean": "cropcast.models.baselines",
+    "RegionMean": "cropcast.models.baselines",
+    "RegionTrend": "cropcast.models.baselines",
+    "TrendResidualRegressor": "cropcast.models.residual",
+    "averaged": "cropcast.models.residual",
+    "default_regressor": "cropcast.models.residual",
+    "conformal_halfwidth": "cropcast.models.intervals",
 }
 
 
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
-        raise AttributeError(f"module 'models' has no attribute {name!r}")
+        raise AttributeError(f"module 'cropcast.models' has no attribute {name!r}")
     return getattr(importlib.import_module(home), name)
 
 

@@ -1,12 +1,12 @@
 """Plumbing shared by the region models: parameter checks, key fallbacks, the training table.
 
-A private layer of :mod:`models.baselines`; its names are public so tests and sibling
-modules may use them, but they are not part of the package's API.
+The layer under :mod:`cropcast.models.baselines` and :mod:`cropcast.models.residual`:
+``__all__`` lists what they (and the tests) import from it. The package's API for users is
+:mod:`cropcast.models`' ``__all__``.
 """
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -14,22 +14,23 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from features.errors import CropcastError
-from models.frame import Keys, read_rows, read_target
+from cropcast.checks import is_integer
+from cropcast.errors import CropcastError
+from cropcast.models.frame import Keys, read_rows, read_target
 
-__all__ = ["RegionModel", "cascade", "check_int", "last_years", "split_by"]
+__all__ = ["RegionModel", "cascade", "check_param_int", "last_years", "split_by"]
 
 
-def check_int(owner: object, name: str, value: Any, low: int, none: bool = False) -> None:
-    """Raise unless ``value`` is an int >= ``low`` (or None when ``none``)."""
+def check_param_int(owner: object, name: str, value: Any, low: int, none: bool = False) -> None:
+    """Raise unless parameter ``name`` of estimator ``owner`` is an int >= ``low`` (or None
+    when ``none``), in scikit-learn's words: "The 'n_years' parameter of RecentMean must
+    be an int >= 1. Got 0 instead." """
     if none and value is None:
         return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+    if not is_integer(value) or value < low:
         allowed = f"an int >= {low}" + (" or None" if none else "")
-        raise CropcastError(
-            f"The {name!r} parameter of {type(owner).__name__} must be {allowed}. "
-            f"Got {value!r} instead."
-        )
+        raise CropcastError(f"The {name!r} parameter of {type(owner).__name__} must be "
+                            f"{allowed}. Got {value!r} instead.")
 
 
 def cascade(
@@ -113,6 +114,7 @@ class RegionModel(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples,)
             Predicted yields.
         """
+        # The predict contract of every estimator here (scikit-learn's boilerplate).
         check_is_fitted(self)
         _, keys = read_rows(self, X, reset=False)
         by_parent = self.parent_means_.to_frame() if self.parent_column is not None else None

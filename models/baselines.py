@@ -1,6 +1,6 @@
 """Naive baselines: a region's mean yield, its recent mean, and its linear trend.
 
-Every estimator reads ``X`` as described in :mod:`models.frame`: a DataFrame keyed by
+Every estimator reads ``X`` as described in :mod:`cropcast.models.frame`: a DataFrame keyed by
 ``region_column`` and ``year_column`` (optionally ``parent_column``), whose feature
 columns these baselines ignore; or a numeric array, read as one region without years (so
 each baseline predicts one constant). A region absent from training falls back to its
@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from features.errors import CropcastError
-from models.base import RegionModel, cascade, check_int, last_years, split_by
-from models.frame import read_rows
-from models.lines import center, pooled_slope, slope
+from cropcast.errors import CropcastError
+from cropcast.models.base import RegionModel, cascade, check_param_int, last_years, split_by
+from cropcast.models.frame import read_rows
+from cropcast.models.lines import center, pooled_slope, slope
 
 __all__ = ["RecentMean", "RegionMean", "RegionTrend"]
 
@@ -31,7 +31,7 @@ class RegionMean(RegionModel):
     Parameters
     ----------
     region_column, year_column : str, default="region_id", "year"
-        Key columns of ``X`` (see :mod:`models.frame`).
+        Key columns of ``X`` (see :mod:`cropcast.models.frame`).
     parent_column : str or None, default=None
         Parent region column (e.g. ``state_fips``): an unseen region gets its parent's
         mean (over all the parent's training rows). Without it, the overall mean.
@@ -57,6 +57,8 @@ class RegionMean(RegionModel):
         year_column: str = "year",
         parent_column: str | None = None,
     ) -> None:
+        # scikit-learn's contract: __init__ stores its arguments as given (get_params and
+        # clone read them back), so every estimator here repeats these lines.
         self.region_column = region_column
         self.year_column = year_column
         self.parent_column = parent_column
@@ -96,6 +98,8 @@ class RecentMean(RegionModel):
         year_column: str = "year",
         parent_column: str | None = None,
     ) -> None:
+        # scikit-learn's contract: __init__ stores its arguments as given (get_params and
+        # clone read them back), so every estimator here repeats these lines.
         self.n_years = n_years
         self.region_column = region_column
         self.year_column = year_column
@@ -103,7 +107,7 @@ class RecentMean(RegionModel):
 
     def fit(self, X: Any, y: Any) -> RecentMean:
         """Learn the recent means from ``X`` and ``y``; return self."""
-        check_int(self, "n_years", self.n_years, 1)
+        check_param_int(self, "n_years", self.n_years, 1)
         self._means(self._table(X, y), int(self.n_years))
         return self
 
@@ -121,7 +125,7 @@ class RegionTrend(RegionModel):
     re-solved so the line passes through the region's mean point (median of
     ``y - slope * year`` when ``robust``). A region with fewer than ``min_years`` years
     takes the parent slope through its own mean point. The parent slope is the within
-    slope of all the parent's regions (:func:`models.lines.pooled_slope`: regions keep
+    slope of all the parent's regions (:func:`cropcast.models.lines.pooled_slope`: regions keep
     their own levels); without ``parent_column`` it is the pooled within slope of all
     regions. Unseen regions get their parent's line (slope through the parent's mean
     point), else the pooled line. Without years (array input) the model is a constant.
@@ -175,6 +179,8 @@ class RegionTrend(RegionModel):
         year_column: str = "year",
         parent_column: str | None = None,
     ) -> None:
+        # scikit-learn's contract: __init__ stores its arguments as given (get_params and
+        # clone read them back), so every estimator here repeats these lines.
         self.robust = robust
         self.shrinkage = shrinkage
         self.min_years = min_years
@@ -191,9 +197,9 @@ class RegionTrend(RegionModel):
                 "The 'shrinkage' parameter of RegionTrend must be a float in the range "
                 f"[0.0, inf). Got {k!r} instead."
             )
-        check_int(self, "min_years", self.min_years, 2)
-        check_int(self, "max_years", self.max_years, 2, none=True)
-        check_int(self, "stale_years", self.stale_years, 1, none=True)
+        check_param_int(self, "min_years", self.min_years, 2)
+        check_param_int(self, "max_years", self.max_years, 2, none=True)
+        check_param_int(self, "stale_years", self.stale_years, 1, none=True)
         if not isinstance(self.robust, bool | np.bool_):
             raise CropcastError(
                 f"The 'robust' parameter of RegionTrend must be a bool. Got {self.robust!r}."
@@ -319,6 +325,7 @@ class RegionTrend(RegionModel):
         numpy.ndarray of shape (n_samples,)
             Predicted yields.
         """
+        # The predict contract of every estimator here (scikit-learn's boilerplate).
         check_is_fitted(self)
         _, keys = read_rows(self, X, reset=False)
         line = ["intercept", "slope"]

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.utils import check_array
 from sklearn.utils.validation import column_or_1d
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = ["ARRAY_REGION", "Keys", "feature_frame", "read_rows", "read_target", "split_keys"]
 

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from numpy.typing import ArrayLike
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = ["conformal_halfwidth", "intervals"]
 

@@ -1,6 +1,6 @@
 """Straight lines through yield series: OLS or Theil-Sen, per group and pooled within groups.
 
-Pure numpy on float arrays; no estimator state. :class:`models.baselines.RegionTrend` is
+Pure numpy on float arrays; no estimator state. :class:`cropcast.models.baselines.RegionTrend` is
 built on these.
 
 - ``ols``: least squares.

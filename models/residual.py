@@ -14,11 +14,12 @@ weather stress acts on yields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import VotingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
@@ -26,10 +27,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from features.errors import CropcastError
-from models.base import check_int
-from models.baselines import RegionTrend
-from models.frame import feature_frame, read_rows, read_target
+from cropcast.errors import CropcastError
+from cropcast.models.base import check_param_int
+from cropcast.models.baselines import RegionTrend
+from cropcast.models.frame import feature_frame, read_rows, read_target
 
 __all__ = ["TrendResidualRegressor", "default_regressor"]
 
@@ -51,13 +52,29 @@ def default_regressor(alpha: float = 1.0) -> Pipeline:
     )
 
 
+def averaged(regressors: Mapping[str, Any]) -> VotingRegressor:
+    """The mean of several regressors' predictions: scikit-learn's ``VotingRegressor`` over
+    the named, unfitted regressors (in the mapping's order), e.g. the residual regressor of
+    ``model=lgbm_ridge``.
+
+    Parameters
+    ----------
+    regressors : mapping of str to regressor
+        ``{"lgbm": LGBMRegressor(...), "ridge": make_pipeline(...)}``.
+    """
+    if not regressors:
+        raise CropcastError("averaged needs at least one regressor, e.g. "
+                            "{lgbm: {_target_: lightgbm.LGBMRegressor}}; got none")
+    return VotingRegressor(list(regressors.items()))
+
+
 class TrendResidualRegressor(RegressorMixin, BaseEstimator):
     """A region trend plus a regressor of the trend's residuals on the numeric features.
 
     ``fit`` clones and fits ``trend`` on the training rows, then clones and fits
     ``regressor`` on the features to predict ``y - trend.predict(X)``; ``predict`` adds the
     two (``relative``: multiplies; ``backfit_rounds``: the trend is fitted on yields with
-    the weather's departure removed). ``X`` is read as in :mod:`models.frame` (for
+    the weather's departure removed). ``X`` is read as in :mod:`cropcast.models.frame` (for
     arrays: a constant trend, every column a feature).
 
     The key columns are set here once: ``region_column``, ``year_column`` and
@@ -67,7 +84,7 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     trend : estimator or None, default=None
-        The trend model; None means :class:`models.baselines.RegionTrend` ``()``.
+        The trend model; None means :class:`cropcast.models.baselines.RegionTrend` ``()``.
     regressor : estimator or None, default=None
         The residual model, fitted on a float DataFrame of the features (NaN kept). None
         means :func:`default_regressor` (median imputer, scaler, ridge). LightGBM's
@@ -99,12 +116,12 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         Columns of ``X`` for the trend only: the backfitting weather model sees them
         (None: every feature) and the residual regressor does not. A few agronomic
         stress indices of the *training* seasons, complete by the forecast date (e.g.
-        ``final_wx_edd_tt_flowering`` of :func:`features.asof.as_of_matrix`), separate
-        each season's weather from the technology trend better than a hundred
-        correlated in-season values, which a ridge shrinks and partly leaves in the
-        trend. Those that are not columns of ``X`` (or hold no value in training) are
-        skipped; when none is, the backfitting sees every feature. ``backfit_columns_``
-        tells which it saw.
+        ``final_wx_edd_tt_flowering`` of
+        :func:`cropcast.features.store.matrix.as_of_matrix`), separate each season's weather
+        from the technology trend better than a hundred correlated in-season values, which a
+        ridge shrinks and partly leaves in the trend. Those that are not columns of ``X``
+        (or hold no value in training) are skipped; when none is, the backfitting sees
+        every feature. ``backfit_columns_`` tells which it saw.
 
     Attributes
     ----------
@@ -138,6 +155,8 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         backfit_regressor: Any = None,
         backfit_columns: Sequence[str] | None = None,
     ) -> None:
+        # scikit-learn's contract: __init__ stores its arguments as given (get_params and
+        # clone read them back), so every estimator here repeats these lines.
         self.trend = trend
         self.regressor = regressor
         self.feature_columns = feature_columns
@@ -195,7 +214,7 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
                 "Every feature column of X is empty (all NaN) in training: "
                 f"{self.dropped_columns_}."
             )
-        check_int(self, "backfit_rounds", self.backfit_rounds, 0)
+        check_param_int(self, "backfit_rounds", self.backfit_rounds, 0)
         if not isinstance(self.relative, bool | np.bool_):
             raise CropcastError("The 'relative' parameter of TrendResidualRegressor must be "
                                 f"a bool. Got {self.relative!r} instead.")
@@ -284,6 +303,7 @@ class TrendResidualRegressor(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples,)
             Predicted yields.
         """
+        # The predict contract of every estimator here (scikit-learn's boilerplate).
         check_is_fitted(self)
         frame, _ = read_rows(self, X, reset=False)
         features = feature_frame(frame, exclude=self._keys(), feature_columns=self.feature_columns_)

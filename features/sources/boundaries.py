@@ -17,7 +17,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = ["BoundarySource", "JoinReport", "Repairs", "join_report", "read_boundaries"]
 

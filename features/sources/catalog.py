@@ -16,23 +16,26 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from features.errors import CropcastError
-from features.sources.boundaries import BoundarySource, join_report
-from features.sources.imagery import (
+from cropcast.errors import CropcastError
+from cropcast.features.sources.boundaries import BoundarySource, join_report
+from cropcast.features.sources.imagery import (
     folder_catalog,
     listing_catalog,
     read_scenes,
     stac_catalog,
 )
-from features.sources.products import Product, product_from_config
-from features.sources.quickstats import QuickStatsData, QuickStatsSource
-from features.sources.tables import FeatureTable, RegionTimeSeries, YieldTable
-from features.sources.weather import WeatherSource
+from cropcast.features.sources.products import Product, product_from_config
+from cropcast.features.sources.quickstats import QuickStatsData, QuickStatsSource
+from cropcast.features.sources.tables import FeatureTable, RegionTimeSeries, YieldTable
+from cropcast.features.sources.weather import WeatherSource
+from cropcast.manifest import Role
 
-__all__ = ["CropMaskSource", "DataCatalog", "ImagerySource", "catalog_from_manifest",
-           "check_catalog"]
+__all__ = ["CROPMASK_MODES", "ROUTES", "CropMaskSource", "DataCatalog", "ImagerySource",
+           "catalog_from_manifest", "check_catalog"]
 
 ROUTES = ("folder", "listing", "stac")
+# In-season weightings of a crop mask (cropcast.features.cropmask.crop_fraction).
+CROPMASK_MODES = ("frequency", "previous_year", "cropland", "same_year")
 
 
 @dataclass
@@ -88,7 +91,7 @@ class CropMaskSource:
     classes : list of int
         Classes of the crop (CDL corn = 1).
     mode : str
-        In-season weighting (see ``features.cropmask.crop_fraction``): ``frequency``.
+        In-season weighting (see ``cropcast.features.cropmask.crop_fraction``): ``frequency``.
     years_back : int
         Seasons in the corn frequency.
     """
@@ -101,13 +104,11 @@ class CropMaskSource:
 
     def paths(self) -> dict[int, str]:
         """Mask path by season."""
-        from features.cropmask import MODES
-
         if self.pattern.count("{year}") != 1:
             raise CropcastError(f"cropmask.pattern={self.pattern!r} must contain {{year}} once,"
                                 " e.g. {year}_30m_cdls.tif")
-        if self.mode not in MODES:
-            raise CropcastError(f"cropmask.mode must be one of {list(MODES)}; got "
+        if self.mode not in CROPMASK_MODES:
+            raise CropcastError(f"cropmask.mode must be one of {list(CROPMASK_MODES)}; got "
                                 f"{self.mode!r}")
         prefix, suffix = self.pattern.split("{year}")
         found = {}
@@ -117,6 +118,17 @@ class CropMaskSource:
             raise CropcastError(f"{self.folder}: no crop mask matches {self.pattern!r}; set "
                                 "cropmask.pattern (e.g. {year}_30m_cdls.tif)")
         return dict(sorted(found.items()))
+
+    def season_paths(self, year: int) -> dict[int, str]:
+        """The mask files behind ``year``'s in-season weights, by season (the mode's)."""
+        paths = self.paths()
+        if self.mode == "same_year":
+            years = [year]
+        elif self.mode == "frequency":
+            years = list(range(year - self.years_back, year))
+        else:
+            years = [year - 1]
+        return {y: paths[y] for y in years if y in paths}
 
 
 @dataclass
@@ -177,18 +189,18 @@ def catalog_from_manifest(manifest: str) -> DataCatalog:
         raise CropcastError(f"{path}: not a readable world manifest ({error}); run "
                             "`cropcast world` to (re)generate the world") from None
     root = path.parent
-    yields = [str(root / e["path"]) for e in entries if e["role"] == "yields"]
-    shapes = [str(root / e["path"]) for e in entries if e["role"] == "boundaries"]
+    yields = [str(root / e["path"]) for e in entries if e["role"] == Role.YIELDS]
+    shapes = [str(root / e["path"]) for e in entries if e["role"] == Role.BOUNDARIES]
     if not yields or not shapes:
         raise CropcastError(f"{path}: lists no yields or no boundaries; regenerate the world")
-    masks = [e for e in entries if e["role"] == "cropmask"]
-    weather = [e for e in entries if e["role"] == "weather"]
+    masks = [e for e in entries if e["role"] == Role.CROPMASK]
+    weather = [e for e in entries if e["role"] == Role.WEATHER]
     return DataCatalog(
         yields=QuickStatsSource(paths=yields, commodity="CORN"),
         boundaries=BoundarySource(path=shapes[0], layer="counties", id_column="GEOID",
                                   name_column="NAME", region_id_width=5),
         imagery=[ImagerySource(product=name, route="folder", path=str(root / "imagery"))
-                 for name in sorted({e["product"] for e in entries if e["role"] == "imagery"})],
+                 for name in sorted({e["product"] for e in entries if e["role"] == Role.IMAGERY})],
         cropmask=CropMaskSource(folder=str(root / "cropmask"),
                                 pattern=Path(masks[0]["path"]).name.replace(
                                     str(masks[0]["year"]), "{year}")) if masks else None,

@@ -27,9 +27,9 @@ from rasterio.transform import Affine
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
-from features.errors import CropcastError
-from features.sources.products import Layer, Product, QualityLayer
-from features.sources.tables import read_table
+from cropcast.errors import CropcastError
+from cropcast.features.sources.products import Layer, Product, QualityLayer
+from cropcast.features.sources.tables import read_table
 
 __all__ = ["DATE_PATTERNS", "Scene", "folder_catalog", "listing_catalog", "read_scenes",
            "stac_catalog"]

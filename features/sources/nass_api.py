@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 from numbers import Integral
 from pathlib import Path
 
-from features.atomic import write_text_atomic
-from features.errors import CropcastError
+from cropcast.atomic import write_text_atomic
+from cropcast.errors import CropcastError
 
 __all__ = ["KEY_URL", "fetch_quickstats"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from features.errors import CropcastError
+from cropcast.checks import check_int
+from cropcast.errors import CropcastError
 
 __all__ = ["PRESETS", "Layer", "Product", "QualityLayer", "product_from_config"]
 
@@ -89,19 +90,15 @@ class Product:
     lag_days: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.lag_days, int) or self.lag_days < 0:
-            raise CropcastError(f"product {self.name}: lag_days must be an integer >= 0 (days "
-                                f"after the window's end before a composite is available); "
-                                f"got {self.lag_days!r}")
+        check_int(self.lag_days, f"product {self.name}: lag_days", 0,
+                  hint="the days after the window's end before a composite is available")
         if self.quality is not None and self.quality.fill is not None and (
                 self.quality.fill in self.quality.good):
             raise CropcastError(f"product {self.name}: the quality fill {self.quality.fill} is "
                                 f"also a good value {list(self.quality.good)}; set quality.fill "
                                 "to the value the file uses for 'no data'")
-        if not isinstance(self.window_days, int) or self.window_days < 1:
-            raise CropcastError(f"product {self.name}: window_days must be an integer >= 1 "
-                                f"(16 for MOD13Q1, 8 for MOD09Q1, 1 for single scenes); got "
-                                f"{self.window_days!r}")
+        check_int(self.window_days, f"product {self.name}: window_days", 1,
+                  hint="16 for MOD13Q1, 8 for MOD09Q1, 1 for single scenes")
         if not self.layers:
             raise CropcastError(f"product {self.name}: layers is empty; name at least one")
         missing = {s: n for s, n in self.bands.items() if n not in self.layers}

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = [
     "API_COLUMNS",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = [
     "BUSHEL_KG",
@@ -173,8 +173,8 @@ class YieldTable:
     region_column, year_column, yield_column : str
         Column names in the file.
     area_column : str, optional
-        Harvested area column, returned as ``harvested_area`` in the file's own units (not
-        converted).
+        Harvested area column, returned as ``harvested_acres`` (the name Quick Stats and the
+        roll-up to states use) in the file's own units, not converted: acres for US data.
     units : {"bu/ac", "t/ha"}
         Units of the yield column in the file.
     output_units : {"bu/ac", "t/ha"}
@@ -211,7 +211,7 @@ class YieldTable:
     placeholder_rows_: int = field(default=0, init=False, repr=False)
 
     def load(self) -> pd.DataFrame:
-        """``region_id, year, yield`` (and ``harvested_area``) in ``output_units``."""
+        """``region_id, year, yield`` (and ``harvested_acres``) in ``output_units``."""
         path = Path(self.path)
         factor = _conversion(self.units, self.output_units, self.commodity)
         columns = {"region_column": self.region_column, "year_column": self.year_column,
@@ -235,7 +235,7 @@ class YieldTable:
             "yield": _numbers(table, self.yield_column, path, "yield") * factor,
         })
         if self.area_column:
-            out["harvested_area"] = _numbers(table, self.area_column, path, "area")
+            out["harvested_acres"] = _numbers(table, self.area_column, path, "area")
         wrong = (out["yield"] < 0) | np.isinf(out["yield"])
         if wrong.any():
             position = int(np.flatnonzero(wrong.to_numpy())[0])
@@ -260,7 +260,7 @@ class YieldTable:
                                 f"'error']; got {rule!r}")
         if not self.area_column or rule == "keep":
             return out
-        area = out["harvested_area"]
+        area = out["harvested_acres"]
         placeholder = (out["yield"] == 0) & (area.isna() | (area == 0))
         if placeholder.any() and rule == "error":
             position = int(np.flatnonzero(placeholder.to_numpy())[0])

@@ -18,7 +18,7 @@ import xarray as xr
 from rasterio.features import rasterize
 from rasterio.transform import Affine
 
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
 
 __all__ = ["GRIDMET", "WeatherSource", "region_daily"]
 
@@ -175,7 +175,7 @@ def region_daily(weather: xr.Dataset, regions: gpd.GeoDataFrame,
         ``region_id`` and geometry in any CRS (reprojected to the grid's lon/lat).
     weights : ndarray, optional
         Per-cell weights on the weather grid (e.g. a crop fraction from
-        :func:`features.cropmask.crop_fraction`); cells without weight still count a
+        :func:`cropcast.features.cropmask.crop_fraction`); cells without weight still count a
         little, so that a region without cropland still gets weather.
 
     Returns

@@ -32,9 +32,10 @@ import rasterio
 from pyproj import CRS
 from rasterio.transform import Affine
 
-from features.cropmask import TargetGrid
-from features.errors import CropcastError
-from features.zonal.labels import Labels, region_labels
+from cropcast.checks import check_int
+from cropcast.errors import CropcastError
+from cropcast.features.cropmask import TargetGrid
+from cropcast.features.zonal.labels import Labels, region_labels
 
 __all__ = ["NO_PIXEL", "NO_VALID", "STATS", "Accumulator", "zonal_stats"]
 
@@ -371,7 +372,7 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
     weights : ndarray, optional
         Per-pixel weights (a crop fraction) for ``weighted_mean``.
     rule : {"centre", "coverage"}
-        Pixel rule (see :mod:`features.zonal.labels`).
+        Pixel rule (see :mod:`cropcast.features.zonal.labels`).
     engine : {"cropcast", "rasterstats"}
         The fast engine, or :func:`rasterstats.zonal_stats` (centre rule; no quality
         mask, weights or valid range).
@@ -381,7 +382,7 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
     cache_dir : path, optional
         Folder of the label cache.
     labels : Labels, optional
-        Labels from :func:`features.zonal.region_labels` for this grid, to reuse across
+        Labels from :func:`cropcast.features.zonal.region_labels` for this grid, to reuse across
         dates (skips reprojecting and hashing the regions on every call).
     accumulate_only : bool
         Return the :class:`Accumulator` (to combine tiles) instead of the table.
@@ -394,8 +395,7 @@ def zonal_stats(regions: gpd.GeoDataFrame, raster: str | Path | np.ndarray, *, b
     """
     if engine not in ("cropcast", "rasterstats"):
         raise CropcastError(f"engine must be 'cropcast' or 'rasterstats'; got {engine!r}")
-    if not isinstance(workers, int) or workers < 1:
-        raise CropcastError(f"workers must be an integer >= 1; got {workers!r}")
+    check_int(workers, "workers", 1)
     if isinstance(raster, np.ndarray):
         if raster.ndim != 2:
             raise CropcastError(f"raster array must be 2-D; got shape {raster.shape}")

@@ -32,8 +32,8 @@ import numpy as np
 from pyproj import CRS
 from rasterio.features import rasterize
 
-from features.cropmask import TargetGrid
-from features.errors import CropcastError
+from cropcast.errors import CropcastError
+from cropcast.features.cropmask import TargetGrid
 
 __all__ = ["RULES", "Labels", "region_labels"]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import CropcastError
-from models.baselines import RecentMean, RegionMean
+from cropcast.errors import CropcastError
+from cropcast.models.baselines import RecentMean, RegionMean
 
 
 @pytest.fixture

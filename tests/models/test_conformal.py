@@ -1,12 +1,12 @@
-"""models.intervals: split-conformal half-widths with exact answers."""
+"""cropcast.models.intervals: split-conformal half-widths with exact answers."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from features.errors import CropcastError
-from models.intervals import conformal_halfwidth, intervals
+from cropcast.errors import CropcastError
+from cropcast.models.intervals import conformal_halfwidth, intervals
 
 
 def test_nine_residuals_at_90_percent_take_the_largest():

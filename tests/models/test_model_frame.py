@@ -1,4 +1,4 @@
-"""models.frame: keys, features and target, with errors naming what is wrong."""
+"""cropcast.models.frame: keys, features and target, with errors naming what is wrong."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import CropcastError
-from models.baselines import RegionMean
-from models.frame import ARRAY_REGION, feature_frame, read_rows, split_keys
+from cropcast.errors import CropcastError
+from cropcast.models.baselines import RegionMean
+from cropcast.models.frame import ARRAY_REGION, feature_frame, read_rows, split_keys
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from lightgbm import LGBMRegressor
 from sklearn.linear_model import Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from models.baselines import RecentMean, RegionMean, RegionTrend
-from models.residual import TrendResidualRegressor
+from cropcast.models.baselines import RecentMean, RegionMean, RegionTrend
+from cropcast.models.residual import TrendResidualRegressor
 
 ESTIMATORS = [
     RegionMean(),

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import CropcastError
-from models.baselines import RegionTrend
+from cropcast.errors import CropcastError
+from cropcast.models.baselines import RegionTrend
 
 YEARS = np.arange(2000, 2010)
 

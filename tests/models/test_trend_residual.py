@@ -16,9 +16,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 
-from features.errors import CropcastError
-from models.baselines import RegionTrend
-from models.residual import TrendResidualRegressor
+from cropcast.errors import CropcastError
+from cropcast.models.baselines import RegionTrend
+from cropcast.models.residual import TrendResidualRegressor
 
 # Thue-Morse signs: sum to 0 and orthogonal to the year over every 8 consecutive years, so
 # a per-region OLS trend fitted on y = trend + 2 * x1 sees exactly the trend.
@@ -119,19 +119,18 @@ def test_lightgbm_handles_nan_features(season):
 
 
 def test_package_exports_are_lazy(tmp_path):
-    """``import models`` loads nothing heavy; names load on first use (also via Hydra).
-
-    Run in a fresh interpreter outside the repository: inside this pytest process the
-    folder tests/models, as a namespace package, hides the real package's ``__init__``.
-    """
+    """``import cropcast.models`` loads nothing heavy; names load on first use (also via
+    Hydra). Run in a fresh interpreter: this pytest process has imported them already."""
     code = (
-        "import sys, models\n"
+        "import sys, cropcast.models\n"
         "assert not {'sklearn', 'pandas', 'lightgbm'} & set(sys.modules), sorted(sys.modules)\n"
         "from hydra.utils import instantiate\n"
-        "m = instantiate({'_target_': 'models.TrendResidualRegressor',\n"
-        "                 'trend': {'_target_': 'models.RegionTrend', 'shrinkage': 1.0}})\n"
+        "m = instantiate({'_target_': 'cropcast.models.TrendResidualRegressor',\n"
+        "                 'trend': {'_target_': 'cropcast.models.RegionTrend',\n"
+        "                           'shrinkage': 1.0}})\n"
         "assert type(m.trend).__name__ == 'RegionTrend'\n"
-        "from models import RecentMean, RegionMean, conformal_halfwidth, default_regressor\n"
+        "from cropcast.models import (RecentMean, RegionMean, conformal_halfwidth,\n"
+        "                             default_regressor)\n"
         "assert 'lightgbm' not in sys.modules\n"
         "print('ok')\n"
     )
@@ -181,9 +180,10 @@ def test_hydra_instantiates_and_clone_keeps_nested_parameters():
     # folder tests/models shadows the package name `models` (see test_package_exports).
     model = instantiate(
         {
-            "_target_": "models.residual.TrendResidualRegressor",
+            "_target_": "cropcast.models.residual.TrendResidualRegressor",
             "parent_column": "state_fips",
-            "trend": {"_target_": "models.baselines.RegionTrend", "shrinkage": 3.0, "robust": True},
+            "trend": {"_target_": "cropcast.models.baselines.RegionTrend", "shrinkage": 3.0,
+                      "robust": True},
             "regressor": {"_target_": "lightgbm.LGBMRegressor", "verbose": -1},
         }
     )
