@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from cropcast.errors import CropcastError
 from cropcast.features.sources.catalog import DataCatalog
 from cropcast.features.store.build import data_fingerprint
-from cropcast.forecast.cli.compose import build, data_catalog, feature_rows, matrix_spec
+from cropcast.forecast.cli.compose import data_catalog, feature_rows, from_config, matrix_spec
 from cropcast.forecast.evaluation.backtest import (
     BacktestData,
     BacktestResult,
@@ -55,10 +55,10 @@ def run(cfg: DictConfig) -> dict:
         raise CropcastError(f"objective must be one of {list(OBJECTIVES)} (minimised) or "
                             f"null; got {cfg.objective!r}")
     spec = matrix_spec(cfg)
-    models = {key: build(node, f"baselines.{key}") for key, node in cfg.baselines.items()}
-    models[cfg.model.name] = build(cfg.model.estimator, "model.estimator")
-    splitter = build(cfg.cv, "cv")
-    tracker = build(cfg.tracking, "tracking")
+    models = {key: from_config(node, f"baselines.{key}") for key, node in cfg.baselines.items()}
+    models[cfg.model.name] = from_config(cfg.model.estimator, "model.estimator")
+    splitter = from_config(cfg.cv, "cv")
+    tracker = from_config(cfg.tracking, "tracking")
     tracker.check(name)  # a bad tracking URI fails before the work
     dates = forecast_dates(**OmegaConf.to_container(cfg.forecast, resolve=True))
     catalog = data_catalog(cfg)

@@ -1,6 +1,6 @@
 """From configs to objects: what every command builds the same way.
 
-:func:`build` is ``hydra.utils.instantiate`` with the project's errors; the other
+:func:`from_config` is ``hydra.utils.instantiate`` with the project's errors; the other
 functions build the pieces several commands share (the world's settings, the data catalog,
 the matrix spec, the feature rows), so a command module holds only its own work.
 """
@@ -26,7 +26,7 @@ from cropcast.features.world import WorldSpec, build_world
 from cropcast.manifest import MANIFEST
 from cropcast.workdir import Workdir
 
-__all__ = ["MOVED_MODULES", "FeatureRows", "build", "data_catalog", "feature_rows",
+__all__ = ["MOVED_MODULES", "FeatureRows", "data_catalog", "feature_rows", "from_config",
            "matrix_spec", "world_spec"]
 
 #: Where the modules of cropcast 0.1 (four top-level packages) live since 0.2 (one import
@@ -88,7 +88,7 @@ def _check_moved(node: object, where: str) -> None:
                                     f"0.2 it is {new!r}: update your config")
 
 
-def build(node: DictConfig, where: str = "") -> object:
+def from_config(node: DictConfig, where: str = "") -> object:
     """``hydra.utils.instantiate`` that lets a :class:`CropcastError` through unwrapped.
 
     Hydra wraps whatever a ``_target_`` raises; a user's bad setting should still reach
@@ -118,7 +118,7 @@ def _missing(error: MissingMandatoryValue, where: str) -> CropcastError:
 
 def world_spec(cfg: DictConfig) -> WorldSpec:
     """The simulated world's settings (``cfg.world``)."""
-    return build(cfg.world, "world")
+    return from_config(cfg.world, "world")
 
 
 def data_catalog(cfg: DictConfig) -> DataCatalog:
@@ -128,7 +128,7 @@ def data_catalog(cfg: DictConfig) -> DataCatalog:
     if isinstance(node, dict) and "manifest" in node and node["manifest"] is None:
         world = build_world(world_spec(cfg), Path(cfg.workdir), workers=cfg.workers)
         node["manifest"] = str(world.root / MANIFEST)
-    catalog = build(OmegaConf.create(node), "data")
+    catalog = from_config(OmegaConf.create(node), "data")
     if not isinstance(catalog, DataCatalog):
         raise CropcastError(f"data config must build a DataCatalog; its _target_ made a "
                             f"{type(catalog).__name__}")
@@ -138,7 +138,7 @@ def data_catalog(cfg: DictConfig) -> DataCatalog:
 def matrix_spec(cfg: DictConfig) -> MatrixSpec:
     """The as-of matrix's settings (``cfg.features``), every curve checked now, before
     hours of work."""
-    spec = build(cfg.features, "features")
+    spec = from_config(cfg.features, "features")
     if not isinstance(spec, MatrixSpec):
         raise CropcastError(f"features config must build a MatrixSpec; its _target_ made a "
                             f"{type(spec).__name__}")

@@ -20,7 +20,7 @@ from sklearn.base import is_regressor
 from cropcast.errors import CropcastError
 from cropcast.features.store.matrix import MatrixSpec
 from cropcast.features.world import WorldSpec
-from cropcast.forecast.cli.compose import build
+from cropcast.forecast.cli.compose import from_config
 
 CONFIGS = resources.files("cropcast.configs")
 #: Parts that model options extend (`defaults`), not options to choose.
@@ -104,7 +104,7 @@ def test_every_target_in_every_config_file_exists():
 @pytest.mark.parametrize("option", _options("model"))
 def test_every_model_config_fits_and_predicts_a_later_season(option, compose):
     cfg = compose("backtest", [f"model={option}"])
-    estimator = build(cfg.model.estimator, "model.estimator")
+    estimator = from_config(cfg.model.estimator, "model.estimator")
     assert is_regressor(estimator) and cfg.model.name == option
     rng = np.random.default_rng(0)
     seasons = np.repeat(np.arange(2010, 2020), 12)
@@ -132,41 +132,41 @@ def test_the_feature_models_extend_one_base(compose):
 def test_every_splitter_config_builds(option, compose):
     cfg = compose("backtest", [f"cv={option}", "cv.last_train_year=2015"]
                   if option == "holdout" else [f"cv={option}"])
-    splitter = build(cfg.cv, "cv")
+    splitter = from_config(cfg.cv, "cv")
     assert splitter.splits(list(range(2005, 2020)))
 
 
 def test_a_holdout_without_its_year_names_the_setting(compose):
     with pytest.raises(CropcastError, match=r"cv.last_train_year is required"):
-        build(compose("backtest", ["cv=holdout"]).cv, "cv")
+        from_config(compose("backtest", ["cv=holdout"]).cv, "cv")
 
 
 @pytest.mark.parametrize("option", _options("tracking"))
 def test_every_tracking_config_builds_without_touching_the_disk(option, compose, tmp_path):
-    tracker = build(compose("backtest", [f"tracking={option}", f"workdir={tmp_path}"]).tracking,
-                    "tracking")
+    cfg = compose("backtest", [f"tracking={option}", f"workdir={tmp_path}"])
+    tracker = from_config(cfg.tracking, "tracking")
     assert hasattr(tracker, "log_model_run") and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("option", _options("features"))
 def test_every_features_config_builds_a_matrix_spec(option, compose):
-    spec = build(compose("features", [f"features={option}"]).features, "features")
+    spec = from_config(compose("features", [f"features={option}"]).features, "features")
     assert isinstance(spec, MatrixSpec) and spec.curve_specs()
 
 
 @pytest.mark.parametrize("option", _options("world"))
 def test_every_world_config_builds_a_world_spec(option, compose, tmp_path):
     cfg = compose("world", [f"world={option}", f"workdir={tmp_path}"])
-    assert isinstance(build(cfg.world, "world"), WorldSpec)
+    assert isinstance(from_config(cfg.world, "world"), WorldSpec)
 
 
 @pytest.mark.parametrize("option", _options("experiment"))
 def test_every_experiment_composes_and_builds_its_models(option, compose):
     cfg = compose("backtest", [f"experiment={option}"])
     assert cfg.experiment_name == option
-    assert build(cfg.model.estimator, "model.estimator") is not None
+    assert from_config(cfg.model.estimator, "model.estimator") is not None
     for name, node in cfg.baselines.items():
-        assert build(node, f"baselines.{name}") is not None
+        assert from_config(node, f"baselines.{name}") is not None
     assert cfg.baseline in cfg.baselines
 
 
