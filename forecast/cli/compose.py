@@ -30,7 +30,8 @@ __all__ = ["MOVED_MODULES", "FeatureRows", "data_catalog", "feature_rows", "from
            "matrix_spec", "world_spec"]
 
 #: Where the modules of cropcast 0.1 (four top-level packages) live since 0.2 (one import
-#: name): a config whose ``_target_`` names an old path is refused with the new one.
+#: name): a config whose ``_target_`` names an old path is refused with the new one. (The
+#: 0.1 command modules, forecast.cli, .commands and .experiment, held no config targets.)
 MOVED_MODULES = {
     "features.errors": "cropcast.errors",
     "features.atomic": "cropcast.atomic",
@@ -56,9 +57,6 @@ MOVED_MODULES = {
     "forecast.usda": "cropcast.forecast.evaluation.usda",
     "forecast.plots": "cropcast.forecast.reporting.plots",
     "forecast.tracking": "cropcast.forecast.reporting.tracking",
-    "forecast.cli": "cropcast.forecast.cli.main",
-    "forecast.experiment": "cropcast.forecast.cli.backtest",
-    "forecast.commands": "cropcast.forecast.cli",
     "models": "cropcast.models",
 }
 
