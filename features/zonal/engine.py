@@ -34,8 +34,8 @@ from rasterio.transform import Affine
 
 from cropcast.checks import check_int
 from cropcast.errors import CropcastError
-from cropcast.features.cropmask import TargetGrid
 from cropcast.features.zonal.labels import Labels, region_labels
+from cropcast.grid import TargetGrid
 
 __all__ = ["NO_PIXEL", "NO_VALID", "STATS", "Accumulator", "zonal_stats"]
 

@@ -33,7 +33,8 @@ from pyproj import CRS
 from rasterio.features import rasterize
 
 from cropcast.errors import CropcastError
-from cropcast.features.cropmask import TargetGrid
+from cropcast.grid import TargetGrid
+from cropcast.regions import regions_digest
 
 __all__ = ["RULES", "Labels", "region_labels"]
 
@@ -61,10 +62,8 @@ class Labels:
 
 
 def _key(regions: gpd.GeoDataFrame, grid: TargetGrid, rule: str) -> str:
-    digest = hashlib.sha256(f"labels-v2-{rule}".encode())
-    digest.update("\x1f".join(regions["region_id"].astype(str)).encode())
-    for wkb in regions.geometry.to_wkb():
-        digest.update(wkb)
+    digest = hashlib.sha256(f"labels-v3-{rule}".encode())
+    digest.update(regions_digest(regions).encode())
     digest.update(CRS.from_user_input(grid.crs).to_wkt().encode())
     digest.update(np.asarray(tuple(grid.transform)[:6], dtype=np.float64).tobytes())
     digest.update(np.asarray(grid.shape, dtype=np.int64).tobytes())
