@@ -177,7 +177,6 @@ def feature_rows(cfg: DictConfig, catalog: DataCatalog, regions=None,
     store = FeatureStore(Workdir(cfg.workdir).store)
     report = build_store(catalog, store, regions=regions, years=years, workers=cfg.workers,
                          scheduler=cfg.get("scheduler"))
-    if report.computed or report.skipped:
+    if report.computed or report.skipped:  # a catalog without imagery or weather has none
         print(report.summary())
-    print(f"store: {store.root}")
     return FeatureRows(store_rows(store, catalog, years), store, report)

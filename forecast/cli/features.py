@@ -35,6 +35,7 @@ def run(cfg: DictConfig) -> dict:
     catalog = data_catalog(cfg)
     years = None if cfg.get("years") is None else [int(y) for y in cfg.years]
     rows, store, report = feature_rows(cfg, catalog, years=years)
+    print(f"store: {store.root}")
     out: dict = {"store": store.root, "report": report}
     if as_of_setting is None:
         return out
