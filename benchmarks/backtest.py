@@ -5,9 +5,9 @@
 Synthetic regions (40 states of 50 counties) with trend yields, weather-like shocks and
 a 60-column as-of matrix per forecast date whose columns carry more of the season's shock
 as the date advances, so the models have something to learn, plus the three end-of-season
-stress columns (``final_...``) the models' trend is backfitted on. The models are the default
-experiment's: the region trend baseline and LightGBM on trend residuals, instantiated from
-``configs/`` as ``cropcast backtest`` does. The backtest runs through
+stress columns (``final_...``) the models' trend is backfitted on. The models are the demo
+experiment's: the region trend baseline and ``lgbm_ridge`` (LightGBM and ridge on trend
+residuals), instantiated from ``configs/`` as ``cropcast backtest`` does. The backtest runs through
 :func:`cropcast.forecast.evaluation.backtest.run_backtest` (expanding window, intervals,
 state and national aggregation, final refits); the matrix builder is the only part not
 timed through the feature store (that has its own figures). Goal: under 5 minutes.

@@ -3,7 +3,8 @@
 One import name for the whole project. The package root holds the basics every stage may
 import (:mod:`cropcast.errors`, :mod:`cropcast.atomic`, :mod:`cropcast.days`,
 :mod:`cropcast.grid`, :mod:`cropcast.checks`, :mod:`cropcast.regions`,
-:mod:`cropcast.manifest`, :mod:`cropcast.workdir`); the stages are its sub-packages:
+:mod:`cropcast.schema`, :mod:`cropcast.manifest`, :mod:`cropcast.workdir`); the stages
+are its sub-packages:
 
 - :mod:`cropcast.features`: readers of the data users have (``sources``), the simulated
   world (``world``), the zonal engine, imagery and weather features and the feature store;

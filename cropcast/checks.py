@@ -30,8 +30,7 @@ def check_int(value: object, name: str, minimum: int | None = None, *,
     value : object
         What arrived.
     name : str
-        How the message names it (a setting such as ``workers``, or ``The 'n_years'
-        parameter of RecentMean``).
+        How the message names it (a setting such as ``workers`` or ``forecast.every_days``).
     minimum : int, optional
         The smallest value allowed.
     allow_none : bool

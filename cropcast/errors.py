@@ -1,7 +1,7 @@
 """The project's exception.
 
-It lives in the lowest layer (``features``) so that every package can raise it without
-importing from a later stage.
+It lives in the basics (the package root, ``cropcast``), so that every stage can raise it
+without importing from a later one.
 """
 
 __all__ = ["CropcastError"]

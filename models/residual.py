@@ -10,6 +10,10 @@ technology: a drought near the end of the record tilts every slope down. Backfit
 season's departure removed, alternating a few times (Hastie & Tibshirani's backfitting
 for additive models); ``relative`` models the departure as a share of the trend, as
 weather stress acts on yields.
+
+:func:`default_regressor` is the ridge pipeline used when no regressor is given;
+:func:`averaged` makes one regressor of several (their mean prediction), as
+``model=lgbm_ridge`` does with LightGBM and ridge.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from cropcast.models.base import check_param_int
 from cropcast.models.baselines import RegionTrend
 from cropcast.models.frame import feature_frame, read_rows, read_target
 
-__all__ = ["TrendResidualRegressor", "default_regressor"]
+__all__ = ["TrendResidualRegressor", "averaged", "default_regressor"]
 
 _KEYS = ("region_column", "year_column", "parent_column")
 

@@ -26,6 +26,7 @@ from numbers import Integral
 from pathlib import Path
 
 from cropcast.atomic import write_text_atomic
+from cropcast.checks import check_int
 from cropcast.errors import CropcastError
 
 __all__ = ["KEY_URL", "fetch_quickstats"]
@@ -160,13 +161,9 @@ def _check_options(*, api_key_env: str, base_url: str, max_rows: int, timeout: f
         raise CropcastError(
             f"base_url must not carry a query string or fragment, got {base_url!r}; "
             f"pass the API root (e.g. {KEY_URL!r}) and the parameters in query.")
-    if isinstance(max_rows, bool) or not isinstance(max_rows, Integral) or max_rows < 1:
-        raise CropcastError(
-            f"max_rows must be a positive whole number of rows, got {max_rows!r}; "
-            "the API serves at most 50,000 rows per request, so pass e.g. max_rows=50000.")
-    if isinstance(retries, bool) or not isinstance(retries, Integral) or retries < 0:
-        raise CropcastError(
-            f"retries must be a whole number >= 0, got {retries!r}; pass e.g. retries=3.")
+    check_int(max_rows, "max_rows", 1, hint="the API serves at most 50,000 rows per request, "
+                                            "so pass e.g. max_rows=50000")
+    check_int(retries, "retries", 0, hint="pass e.g. retries=3")
     if not _is_number(timeout) or not timeout > 0:
         raise CropcastError(
             f"timeout must be a positive number of seconds, got {timeout!r}; "

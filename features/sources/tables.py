@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cropcast.checks import check_int
 from cropcast.errors import CropcastError
 
 __all__ = [
@@ -222,10 +223,8 @@ class YieldTable:
         if self.pad_region_id and not self.region_id_width:
             raise CropcastError("pad_region_id=true needs region_id_width (e.g. 5 for US "
                                 "county FIPS): the width to pad to")
-        if self.region_id_width is not None and (not isinstance(self.region_id_width, int)
-                                                 or self.region_id_width < 1):
-            raise CropcastError(f"region_id_width must be a positive integer or null; got "
-                                f"{self.region_id_width!r}")
+        check_int(self.region_id_width, "region_id_width", 1, allow_none=True,
+                  hint="5 for US county FIPS, null for ids of any width")
         if self.pad_region_id:
             table[self.region_column] = table[self.region_column].astype("string").str.strip(
             ).str.zfill(self.region_id_width)
@@ -244,9 +243,8 @@ class YieldTable:
                                 "infinite")
         out = self._placeholders(out, table, path)
         if self.first_year is not None:
-            if not isinstance(self.first_year, int) or isinstance(self.first_year, bool):
-                raise CropcastError(f"first_year must be a year (int) or null; got "
-                                    f"{self.first_year!r}")
+            check_int(self.first_year, "first_year", allow_none=True,
+                      hint="a year such as 1990, or null for every season")
             out = out[out["year"] >= self.first_year]
         _check_unique(out, ["region_id", "year"], path)
         return out.sort_values(["region_id", "year"], ignore_index=True)

@@ -62,8 +62,7 @@ from cropcast.features.weather.indices import (
 )
 from cropcast.features.weather.phenology import PlantingRule
 
-__all__ = ["FINAL_PREFIX", "CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "daily_weather",
-           "final_weather", "parse_as_of", "series_rows"]
+__all__ = ["CurveSpec", "MatrixSpec", "as_of_matrix", "cutoff", "parse_as_of", "series_rows"]
 
 _KEY = ["region_id", "year"]
 _CALENDARS = {16: "16day", 8: "8day", 7: "weekly"}
@@ -388,8 +387,8 @@ def parse_as_of(value: object) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise CropcastError(f"as_of must be a date YYYY-MM-DD (e.g. as_of=2024-08-01) or null "
-                            f"for the end of season; got {value!r}") from None
+        raise CropcastError(f"as_of must be a date YYYY-MM-DD (e.g. as_of=2024-08-01), or end "
+                            f"for the end-of-season matrix; got {value!r}") from None
 
 
 def _is_month_day(text: object) -> bool:

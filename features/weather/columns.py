@@ -32,17 +32,19 @@ FINAL_PREFIX = "final_"  # end-of-season values of earlier seasons (final_column
 
 
 def daily_weather(rows: pd.DataFrame, planting: PlantingRule | None = None) -> pd.DataFrame:
-    """Store weather rows as a daily table with degree days and water balance, computed
-    once for a record that :func:`as_of_matrix` then cuts at many dates (``weather=``).
+    """Store weather rows as a daily table with degree days, water balance and water stress,
+    computed once for a record that :func:`~cropcast.features.store.matrix.as_of_matrix`
+    then cuts at many dates (``weather=``).
 
     ``planting``: the sowing rule whose planting days the water-stress bucket's crop
-    coefficient counts from (:func:`cropcast.features.weather.indices.daily_indices`); None counts
-    from May 1. A cut record gives the same values up to the cut either way.
+    coefficient counts from (:func:`~cropcast.features.weather.indices.daily_indices`);
+    None counts from May 1. A cut record gives the same values up to the cut either way.
 
     Returns
     -------
     DataFrame
-        ``region_id, date, obs_date, tmax, tmin, pr, gdd, edd, pet, water_balance``.
+        ``region_id, date, obs_date, tmax, tmin, pr, gdd, edd, pet, water_balance,
+        water_stress``.
     """
     rows = rows[rows["product"] == "weather"]
     daily = (rows.set_index(["region_id", "date", "obs_date", "variable"])["value"]
@@ -83,14 +85,16 @@ def final_weather(weather: pd.DataFrame, columns: Sequence[str], periods: dict |
     columns : sequence of str
         Weather feature names of the as-of matrix, e.g. ``wx_edd_tt_flowering``.
     periods, thermal_periods, thermal_start, planting
-        As for :func:`as_of_matrix`.
+        The weather settings, as ``MatrixSpec.weather_settings()`` gives them
+        (:class:`~cropcast.features.store.matrix.MatrixSpec`).
 
     Returns
     -------
     DataFrame
         ``region_id``, ``year``, ``final_<column>`` for each column and ``complete_on``
-        (the latest ``obs_date`` of the region-year's weather): :func:`as_of_matrix` takes
-        a season only when it precedes the as-of season and was complete by the as-of day.
+        (the latest ``obs_date`` of the region-year's weather): the as-of matrix
+        (:func:`~cropcast.features.store.matrix.as_of_matrix`) takes a season only when it
+        precedes the as-of season and was complete by the as-of day.
     """
     keys = {"region_id": pd.Series(dtype=str), "year": pd.Series(dtype="int64")}
     names = [FINAL_PREFIX + c for c in columns]

@@ -42,8 +42,8 @@ def water_stress(table: pd.DataFrame, capacity_mm: float = 200.0, depletion: flo
     ----------
     table : DataFrame
         ``region_id``, ``date`` (datetime64, one row per region and day), ``pr`` (mm),
-        ``pet`` (mm) and ``gdd`` (degree days), as :func:`cropcast.features.weather.indices.
-        daily_indices` makes them.
+        ``pet`` (mm) and ``gdd`` (degree days), as
+        :func:`~cropcast.features.weather.indices.daily_indices` makes them.
     capacity_mm : float
         Total available water of the root zone (mm): about 150-250 for Corn Belt silt
         loams over a metre of roots.

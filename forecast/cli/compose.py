@@ -58,6 +58,17 @@ MOVED_MODULES = {
     "forecast.plots": "cropcast.forecast.reporting.plots",
     "forecast.tracking": "cropcast.forecast.reporting.tracking",
     "models": "cropcast.models",
+    # Names that left their module (the longest matching prefix wins).
+    "features.cropmask.TargetGrid": "cropcast.grid.TargetGrid",
+    "features.cropmask.pixel_index": "cropcast.grid.pixel_index",
+    "features.cropmask.MODES": "cropcast.features.sources.catalog.CROPMASK_MODES",
+    "features.extract.weather_rows": "cropcast.features.weather.daily.weather_rows",
+    "features.store.LONG_COLUMNS": "cropcast.schema.LONG_COLUMNS",
+    "forecast.world.MANIFEST": "cropcast.manifest.MANIFEST",
+    "forecast.workdir.expand_workdir_override":
+        "cropcast.forecast.cli.main.expand_workdir_override",
+    "forecast.workdir.workdir_from_overrides": "cropcast.forecast.cli.main.workdir_from_overrides",
+    "models.base.check_int": "cropcast.models.base.check_param_int",
 }
 
 

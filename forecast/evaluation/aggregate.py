@@ -126,7 +126,8 @@ def inseason_acres(counties: pd.DataFrame, states: pd.DataFrame, year: int,
     wanted = (pd.Index(county_state.index) if regions is None
               else pd.Index([str(r) for r in regions]).unique())
     out = pd.DataFrame({"region_id": wanted.astype("str")})
-    out["state_fips"] = out["region_id"].map(county_state).fillna(out["region_id"].str[:2])
+    out["state_fips"] = out["region_id"].map(county_state).fillna(
+        county_state_fips(out["region_id"]))
 
     hist = counties[counties["year"].isin(window) & _finite(counties["harvested_acres"])]
     hist = hist.assign(state_fips=_state_of(hist), acres=hist["harvested_acres"].astype(float))

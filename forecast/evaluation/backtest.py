@@ -24,9 +24,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from cropcast.checks import check_int
 from cropcast.days import reference_date
 from cropcast.errors import CropcastError
-from cropcast.features.store.matrix import FINAL_PREFIX
+from cropcast.features.weather.columns import FINAL_PREFIX
 from cropcast.forecast.evaluation.aggregate import aggregate, inseason_acres, states_left_out
 from cropcast.forecast.evaluation.metrics import coverage_by_year, reliability_table, score
 from cropcast.forecast.evaluation.usda import USDA_RELEASES, compare_with_usda
@@ -54,9 +55,9 @@ def forecast_dates(start: str = "06-01", end: str = "10-01", every_days: int = 1
         parsed = sorted({parse(d, "forecast.dates[*]").strftime("%m-%d") for d in days - {"end"}})
         return parsed + (["end"] if "end" in days else [])
     first, last = parse(start, "forecast.start"), parse(end, "forecast.end")
-    if not isinstance(every_days, int) or every_days < 1 or last < first:
-        raise CropcastError(f"forecast needs start <= end and every_days >= 1; got {start}, "
-                            f"{end}, {every_days!r}")
+    check_int(every_days, "forecast.every_days", 1)
+    if last < first:
+        raise CropcastError(f"forecast needs start <= end; got {start} and {end}")
     days = range(0, (last - first).days + 1, every_days)
     return [(first + dt.timedelta(days=d)).strftime("%m-%d") for d in days]
 
@@ -216,7 +217,7 @@ def run_backtest(data: BacktestData, models: dict, splitter, dates: list[str],
     design = None
     with Parallel(n_jobs=workers) as parallel:
         for day in dates:
-            as_of = None if day == "end" else dt.date.fromisoformat(f"{last_year}-{day}")
+            as_of = None if day == "end" else reference_date(day).replace(year=last_year)
             design = _design(data.matrix(as_of), yields)
             tasks = []
             for train_years, test_year in splits:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from cropcast.checks import require_columns
+from cropcast.days import month_day
 from cropcast.errors import CropcastError
 
 __all__ = ["USDA_RELEASES", "compare_with_usda", "usda_forecasts", "usda_summary"]
@@ -48,11 +50,8 @@ def usda_forecasts(states: pd.DataFrame | None, variable: str = "yield") -> pd.D
     columns = ["region_id", "year", "usda_month", "usda_forecast"]
     if states is None or states.empty:
         return pd.DataFrame(columns=columns)
-    missing = [c for c in ("state_fips", "year", "reference_period", "variable", "value")
-               if c not in states.columns]
-    if missing:
-        raise CropcastError(f"usda_forecasts: the states table lacks columns {missing}; "
-                            "pass QuickStatsData.states")
+    require_columns(states, ("state_fips", "year", "reference_period", "variable", "value"),
+                    "usda_forecasts", "states", hint="pass QuickStatsData.states")
     month = states["reference_period"].astype(str).str.extract(
         r"^YEAR - ([A-Z]{3}) FORECAST$", expand=False)
     wanted = month.notna() & (states["variable"] == variable) & states["value"].notna()
@@ -108,6 +107,12 @@ def compare_with_usda(aggregated: pd.DataFrame, states: pd.DataFrame | None,
         published, else the one rebuilt from county yields: ``final_source``). Empty
         when the data holds no USDA forecasts.
     """
+    for month, day in releases.items():
+        try:
+            month_day(day)
+        except ValueError:
+            raise CropcastError(f"usda_releases.{month} must be a day MM-DD, e.g. '08-12'; "
+                                f"got {day!r}") from None
     usda = usda_forecasts(states, variable)
     usda = usda[usda["region_id"].isin(aggregated["region_id"].astype(str).unique())]
     unknown = sorted(set(usda["usda_month"]) - set(releases))

@@ -203,5 +203,5 @@ def test_first_year_keeps_the_later_seasons(tmp_path):
     table = YieldTable(str(path), region_column="fips", area_column="area",
                        first_year=2001).load()
     assert table["year"].tolist() == [2001, 2002]
-    with pytest.raises(CropcastError, match="first_year must be a year"):
+    with pytest.raises(CropcastError, match="first_year must be an integer or None"):
         YieldTable(str(path), region_column="fips", first_year="2001").load()
