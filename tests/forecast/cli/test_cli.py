@@ -41,6 +41,7 @@ def test_unknown_command_is_one_line(tmp_path):
         "features, world (cropcast --help lists them)"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("override", "start"), [
     ("world.states=[XX]", "cropcast world: error: world.states must be"),
     ("world.last_year=1990", "cropcast world: error: world.first_year/last_year must be"),
@@ -57,6 +58,7 @@ def test_bad_settings_are_one_line_errors_not_tracebacks(tmp_path, override, sta
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_cfg_job_prints_the_composed_config_and_writes_nothing(tmp_path):
     result = run("world", "--cfg", "job", "world=tiny", "workdir=w", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -64,6 +66,7 @@ def test_cfg_job_prints_the_composed_config_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_world_help_shows_the_config_groups(tmp_path):
     result = run("world", "--help", cwd=tmp_path)
     assert result.returncode == 0
@@ -110,6 +113,7 @@ def test_multirun_sweeps_land_in_the_workdir(tmp_path):
     assert len(sweeps) == 1 and (sweeps[0] / "multirun.yaml").is_file()
 
 
+@pytest.mark.slow
 def test_data_errors_are_one_line(tmp_path):
     result = run("data", "data=us_corn", "workdir=w", cwd=tmp_path)
     assert result.returncode == 2

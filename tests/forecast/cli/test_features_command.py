@@ -9,6 +9,7 @@ from cropcast.errors import CropcastError
 from cropcast.forecast.cli import features
 
 
+@pytest.mark.slow
 def test_features_command_writes_the_store_and_the_matrix(tiny_world, tmp_path, compose):
     overrides = ["world=tiny", f"data.manifest={tiny_world.root / 'manifest.json'}",
                  f"workdir={tmp_path}", "years=[2012]", "workers=1", "as_of=2012-08-01"]
